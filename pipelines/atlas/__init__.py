@@ -1,0 +1,1 @@
+"""HTTP pieces for the Atlas Administration API: auth, pagination, retries and errors."""

@@ -1,0 +1,89 @@
+"""Typed reads of the Atlas endpoints the pipeline uses, on top of dlt's RESTClient."""
+
+from collections.abc import Iterator
+from typing import Any
+from urllib.parse import quote
+
+from dlt.sources.helpers.rest_client import RESTClient
+from requests.auth import AuthBase
+
+from pipelines.atlas.auth import AtlasDigestAuth, AtlasServiceAccountAuth
+from pipelines.atlas.errors import raise_for_atlas_status, require_json_object
+from pipelines.atlas.http import RequestStats, build_session
+from pipelines.atlas.paginator import AtlasPaginator
+from pipelines.config import AtlasCertsConfig
+from pipelines.settings import API_PREFIX, API_VERSION_ACCEPT, TOKEN_PATH
+
+
+class AtlasClient:
+    """Reads projects, database users and certificates; every page URL is built on the
+    configured base URL, so no credential follows a link or redirect to another host."""
+
+    def __init__(self, config: AtlasCertsConfig, stats: RequestStats | None = None) -> None:
+        self.stats = stats or RequestStats()
+        # Each worker holds one connection; a few more serve the token endpoint and retries.
+        session = build_session(self.stats, pool_size=config.workers + 4)
+        self.items_per_page = config.items_per_page
+        self.rest = RESTClient(
+            base_url=config.base_url + API_PREFIX,
+            headers={"Accept": API_VERSION_ACCEPT},
+            auth=_build_auth(config, session),
+            paginator=AtlasPaginator(config.items_per_page),
+            data_selector="results",
+            session=session,
+        )
+
+    def list_projects(self) -> Iterator[list[dict[str, Any]]]:
+        """Yield pages of every project (Atlas: group) the credentials can read."""
+        yield from self._pages("/groups")
+
+    def list_org_projects(self, org_id: str) -> Iterator[list[dict[str, Any]]]:
+        yield from self._pages(f"/orgs/{org_id}/groups")
+
+    def get_project(self, project_id: str) -> dict[str, Any]:
+        response = self.rest.get(f"/groups/{project_id}", hooks=_hooks(), allow_redirects=False)
+        return response.json()
+
+    def list_database_users(self, project_id: str) -> Iterator[list[dict[str, Any]]]:
+        yield from self._pages(f"/groups/{project_id}/databaseUsers")
+
+    def list_certificates(self, project_id: str, username: str) -> Iterator[list[dict[str, Any]]]:
+        """Yield pages of a user's unexpired certificates.
+
+        The username is percent-encoded exactly once as one path segment, because dlt joins
+        paths without encoding and `/`, `?`, `#` or `%` in a name would change the URL.
+        """
+        if username in (".", ".."):
+            # RFC 3986 removes dot segments, and requests turns %2E back into ".", so no
+            # encoding keeps such a name inside the certs path.
+            raise UnaddressableUsername(
+                f"username {username!r} cannot be sent as a URL path segment, because "
+                "clients and proxies remove '.' and '..' segments; rename the database user"
+            )
+        segment = quote(username, safe="")
+        yield from self._pages(f"/groups/{project_id}/databaseUsers/{segment}/certs")
+
+    def _pages(self, path: str) -> Iterator[list[dict[str, Any]]]:
+        pages = self.rest.paginate(path, hooks=_hooks(), allow_redirects=False)
+        for page in pages:
+            yield list(page)
+
+
+class UnaddressableUsername(ValueError):
+    """A username that no URL encoding keeps inside one path segment."""
+
+
+def _hooks() -> dict[str, list[Any]]:
+    return {"response": [raise_for_atlas_status, require_json_object]}
+
+
+def _build_auth(config: AtlasCertsConfig, session: Any) -> AuthBase:
+    credentials = config.credentials
+    if credentials.kind == "api_key":
+        return AtlasDigestAuth(public_key=credentials.identity, private_key=credentials.secret)
+    return AtlasServiceAccountAuth(
+        access_token_url=config.base_url + TOKEN_PATH,
+        client_id=credentials.identity,
+        client_secret=credentials.secret,
+        session=session,
+    )

@@ -1,0 +1,156 @@
+"""The retrying, request-counting HTTP session that every Atlas request goes through."""
+
+import logging
+import threading
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from dlt.common.configuration import resolve_configuration
+from dlt.common.configuration.specs import RuntimeConfiguration
+from dlt.sources.helpers.requests.retry import Client
+from dlt.sources.helpers.requests.session import Session
+from requests import PreparedRequest, Response
+from requests.adapters import HTTPAdapter
+from requests.exceptions import ChunkedEncodingError, ConnectionError, Timeout
+from tenacity import (
+    RetryCallState,
+    Retrying,
+    retry_if_exception,
+    stop_after_attempt,
+    stop_after_delay,
+    wait_random_exponential,
+)
+
+from pipelines.atlas.errors import AtlasHTTPError, InvalidResponseBody
+
+logger = logging.getLogger(__name__)
+
+RETRYABLE_EXCEPTIONS = (ConnectionError, Timeout, ChunkedEncodingError, InvalidResponseBody)
+
+
+@dataclass
+class RequestStats:
+    """Counts of requests sent on the wire, shared by all worker threads."""
+
+    lock: threading.Lock = field(default_factory=threading.Lock)
+    sent: int = 0
+    by_status: dict[int, int] = field(default_factory=dict)
+    resume_at: float = 0.0  # monotonic time before which no request is sent (after a 429)
+
+    def record(self, status: int | None) -> None:
+        with self.lock:
+            self.sent += 1
+            if status is not None:
+                self.by_status[status] = self.by_status.get(status, 0) + 1
+
+    def pause_until(self, moment: float) -> None:
+        with self.lock:
+            self.resume_at = max(self.resume_at, moment)
+
+
+class CountingAdapter(HTTPAdapter):
+    """Counts every request sent, Digest and token round trips included, and holds all
+    threads back while the server has asked callers to wait after a 429."""
+
+    def __init__(self, stats: RequestStats, pool_size: int) -> None:
+        super().__init__(pool_connections=1, pool_maxsize=pool_size)
+        self.stats = stats
+
+    def send(self, request: PreparedRequest, **kwargs: Any) -> Response:  # type: ignore[override]
+        delay = self.stats.resume_at - time.monotonic()
+        if delay > 0:
+            time.sleep(delay)
+        try:
+            response = super().send(request, **kwargs)
+        except Exception:
+            self.stats.record(None)
+            raise
+        self.stats.record(response.status_code)
+        if response.status_code == 429:
+            retry_after = _retry_after_seconds(response)
+            if retry_after is not None:
+                self.stats.pause_until(time.monotonic() + retry_after)
+        return response
+
+
+class AtlasRetryWait:
+    """Waits what `Retry-After` asks, at least, or backs off exponentially with full jitter."""
+
+    def __init__(self, backoff_factor: float, max_delay: float) -> None:
+        self.exponential = wait_random_exponential(multiplier=backoff_factor, max=max_delay)
+
+    def __call__(self, retry_state: RetryCallState) -> float:
+        error = retry_state.outcome.exception() if retry_state.outcome else None
+        response = getattr(error, "response", None)
+        if response is not None:
+            retry_after = _retry_after_seconds(response)
+            if retry_after is not None:
+                return retry_after
+        return float(self.exponential(retry_state))
+
+
+def is_retryable(error: BaseException) -> bool:
+    if isinstance(error, AtlasHTTPError):
+        return error.is_retryable
+    return isinstance(error, RETRYABLE_EXCEPTIONS)
+
+
+class AtlasHttpClient(Client):
+    """dlt's retrying requests client with Atlas's retry rules.
+
+    Subclasses dlt's Client because its retry waits carry no jitter, cap `Retry-After` at
+    the maximum delay, and never retry a rate limit that Atlas reports as HTTP 400.
+    """
+
+    def __init__(self, runtime: RuntimeConfiguration, stats: RequestStats, pool_size: int):
+        super().__init__(
+            request_timeout=runtime.request_timeout,
+            max_connections=pool_size,
+            raise_for_status=False,
+            request_max_attempts=runtime.request_max_attempts,
+            request_backoff_factor=runtime.request_backoff_factor,
+            request_max_retry_delay=runtime.request_max_retry_delay,
+        )
+        self._adapter = CountingAdapter(stats, pool_size)
+        self.stats = stats
+
+    def _make_session(self) -> Session:
+        session = Session(**self._session_kwargs)  # type: ignore[arg-type]
+        session.mount("http://", self._adapter)
+        session.mount("https://", self._adapter)
+        retry = Retrying(
+            retry=retry_if_exception(is_retryable),
+            wait=AtlasRetryWait(
+                self._retry_kwargs["backoff_factor"], float(self._retry_kwargs["max_delay"])
+            ),
+            stop=(
+                stop_after_attempt(self._retry_kwargs["max_attempts"])
+                | stop_after_delay(float(self._retry_kwargs["max_delay"]))
+            ),
+            before_sleep=_log_retry,
+            reraise=True,
+        )
+        session.send = retry.wraps(session.send)  # type: ignore[method-assign]
+        return session
+
+
+def build_session(stats: RequestStats, pool_size: int) -> Session:
+    """Return a retrying session configured from dlt's `[runtime]` request settings."""
+    runtime = resolve_configuration(RuntimeConfiguration())
+    return AtlasHttpClient(runtime, stats, pool_size).session
+
+
+def _retry_after_seconds(response: Response) -> float | None:
+    value = response.headers.get("Retry-After", "").strip()
+    if not value.isdigit():
+        return None
+    return float(value)
+
+
+def _log_retry(retry_state: RetryCallState) -> None:
+    error = retry_state.outcome.exception() if retry_state.outcome else None
+    wait = retry_state.next_action.sleep if retry_state.next_action else 0.0
+    logger.info(
+        "retrying after %s (attempt %d, waiting %.1f s)", error, retry_state.attempt_number, wait
+    )

@@ -1,0 +1,210 @@
+"""One run of the pipeline: walk Atlas, load the rows, record the run and refresh the views."""
+
+import fcntl
+import logging
+import os
+import time
+import uuid
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import dlt
+from dlt.common.pipeline import LoadInfo
+from dlt.pipeline.exceptions import PipelineStepFailed
+from dlt.pipeline.pipeline import Pipeline
+
+from pipelines.atlas.client import AtlasClient
+from pipelines.config import AtlasCertsConfig
+from pipelines.database import validate_database_path
+from pipelines.known_state import read_known_state
+from pipelines.settings import DATASET_NAME, PIPELINE_NAME
+from pipelines.source import atlas_certs, runs_resource
+from pipelines.traversal import RunAborted, RunCounters, Traversal
+from pipelines.views import apply_views
+
+logger = logging.getLogger(__name__)
+
+
+class RunFailed(Exception):
+    """The run loaded nothing new; the message says why and what to do."""
+
+
+class RunLocked(RunFailed):
+    """Another run holds the lock of the same database file."""
+
+
+@dataclass
+class RunReport:
+    """What one run did, as printed in the summary and stored in the `runs` table."""
+
+    run_id: str
+    database: Path
+    started_at: datetime
+    finished_at: datetime | None = None
+    status: str = "failed"
+    project_filter: tuple[str, ...] = ()
+    counters: RunCounters = field(default_factory=RunCounters)
+    requests: int = 0
+    error: str | None = None
+
+    @property
+    def duration_seconds(self) -> float:
+        end = self.finished_at or self.started_at
+        return (end - self.started_at).total_seconds()
+
+    def as_row(self) -> dict[str, Any]:
+        counters = self.counters
+        return {
+            "run_id": self.run_id,
+            "started_at": self.started_at,
+            "finished_at": self.finished_at or self.started_at,
+            "status": self.status,
+            "project_filter": ",".join(self.project_filter) or None,
+            "projects_fetched": counters.projects_fetched,
+            "projects_failed": counters.projects_failed,
+            "users_fetched": counters.users_fetched,
+            "users_failed": counters.users_failed,
+            "certificates_seen": counters.certificates_seen,
+            "certificates_new": counters.certificates_new,
+            "requests": self.requests,
+            "error": self.error,
+        }
+
+
+def run_pipeline(
+    config: AtlasCertsConfig,
+    database: Path,
+    *,
+    project_filter: tuple[str, ...] = (),
+    clock: Callable[[], datetime] | None = None,
+    pipelines_dir: str | None = None,
+) -> RunReport:
+    """Extract every configured certificate into `database` and record the run.
+
+    Returns the report of a run that loaded; raises RunFailed when the run could not load
+    anything new (rejected credentials, project discovery failed, database unusable) and
+    InvalidDatabasePath for a file name DuckDB cannot serve the dataset from.
+    """
+    clock = clock or _utc_now
+    database = validate_database_path(database)
+    report = RunReport(
+        run_id=uuid.uuid4().hex,
+        database=database,
+        started_at=clock(),
+        project_filter=project_filter,
+    )
+
+    with run_lock(database):
+        pipeline = open_pipeline(database, pipelines_dir)
+        finish_pending_packages(pipeline)
+
+        client = AtlasClient(config)
+        traversal = Traversal(
+            client, config, read_known_state(database), report.run_id, clock, project_filter
+        )
+        started = time.monotonic()
+        try:
+            pipeline.run(atlas_certs(traversal))
+        except PipelineStepFailed as error:
+            report.error = _describe_step_failure(error)
+        finally:
+            report.counters = traversal.counters
+            report.requests = client.stats.sent
+            report.finished_at = clock()
+            logger.info("run %s took %.1f s", report.run_id, time.monotonic() - started)
+
+        if report.error is None:
+            report.status = "partial" if report.counters.failures else "succeeded"
+        _record_run(pipeline, report)
+        if report.error is not None:
+            raise RunFailed(report.error)
+        refresh_views(pipeline)
+    return report
+
+
+def open_pipeline(database: Path, pipelines_dir: str | None = None) -> Pipeline:
+    return dlt.pipeline(
+        pipeline_name=PIPELINE_NAME,
+        destination=dlt.destinations.duckdb(str(database)),
+        dataset_name=DATASET_NAME,
+        pipelines_dir=pipelines_dir,
+    )
+
+
+def finish_pending_packages(pipeline: Pipeline) -> None:
+    """Load what an interrupted run left behind, or discard it when it cannot load.
+
+    dlt's run() would otherwise only load the old package and skip extraction, so a cron
+    run after a crash would publish nothing new.
+    """
+    if not pipeline.has_pending_data:
+        return
+    logger.warning("finishing load packages left by an interrupted run of %s", PIPELINE_NAME)
+    try:
+        pipeline.normalize()
+        pipeline.load()
+    except PipelineStepFailed as error:
+        logger.error(
+            "discarding pending load packages that cannot be loaded: %s",
+            _describe_step_failure(error),
+        )
+        pipeline.drop_pending_packages()
+
+
+def refresh_views(pipeline: Pipeline) -> list[str]:
+    with pipeline.sql_client() as client:
+        connection = client.native_connection
+        return apply_views(connection)
+
+
+@contextmanager
+def run_lock(database: Path) -> Iterator[None]:
+    """Hold `<database>.lock` for the run, so two cron runs never load the same file at once."""
+    lock_path = database.with_name(database.name + ".lock")
+    lock_path.parent.mkdir(parents=True, exist_ok=True)
+    with open(lock_path, "a+") as handle:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            handle.seek(0)
+            holder = handle.read().strip() or "unknown"
+            raise RunLocked(
+                f"another atlas-certs run ({holder}) is loading {database}; "
+                "this run did nothing. Wait for it to finish or stop it"
+            ) from None
+        handle.seek(0)
+        handle.truncate()
+        handle.write(f"pid {os.getpid()}")
+        handle.flush()
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def _record_run(pipeline: Pipeline, report: RunReport) -> LoadInfo | None:
+    try:
+        return pipeline.run(runs_resource(report.as_row()))
+    except PipelineStepFailed as error:
+        logger.error("could not record run %s: %s", report.run_id, _describe_step_failure(error))
+        if report.error is None:
+            report.error = _describe_step_failure(error)
+            report.status = "failed"
+        return None
+
+
+def _describe_step_failure(error: PipelineStepFailed) -> str:
+    cause: BaseException | None = error.exception
+    while cause is not None:
+        if isinstance(cause, RunAborted):
+            return str(cause)
+        cause = cause.__cause__ or cause.__context__
+    return f"the {error.step} step failed: {error.exception}"
+
+
+def _utc_now() -> datetime:
+    return datetime.now(UTC)
