@@ -155,6 +155,7 @@ class Traversal:
         try:
             yield from pages()
         except (AtlasHTTPError, RequestException, TokenRequestFailed) as error:
+            _abort_on_rejected_credentials(error)
             raise RunAborted(f"project discovery failed: {short_reason(error)}") from None
 
     def _fetch_project(self, project_id: str, listed: dict[str, Any] | None) -> ProjectResult:
