@@ -13,7 +13,6 @@ from pathlib import Path
 from typing import Any
 
 import dlt
-from dlt.common.pipeline import LoadInfo
 from dlt.pipeline.exceptions import PipelineStepFailed
 from dlt.pipeline.pipeline import Pipeline
 
@@ -103,25 +102,36 @@ def run_pipeline(
         finish_pending_packages(pipeline)
 
         client = AtlasClient(config)
+
+        def finish_run(counters: RunCounters) -> dict[str, Any]:
+            report.counters = counters
+            report.requests = client.stats.sent
+            report.finished_at = clock()
+            report.status = "partial" if counters.failures else "succeeded"
+            return report.as_row()
+
         traversal = Traversal(
-            client, config, read_known_state(database), report.run_id, clock, project_filter
+            client,
+            config,
+            read_known_state(database),
+            report.run_id,
+            clock,
+            project_filter,
+            finish=finish_run,
         )
         started = time.monotonic()
         try:
             pipeline.run(atlas_certs(traversal))
         except PipelineStepFailed as error:
-            report.error = _describe_step_failure(error)
-        finally:
             report.counters = traversal.counters
             report.requests = client.stats.sent
-            report.finished_at = clock()
+            report.finished_at = report.finished_at or clock()
+            report.error = _describe_step_failure(error)
+            if error.step == "extract":
+                _record_failed_run(pipeline, report)
+            raise RunFailed(report.error) from None
+        finally:
             logger.info("run %s took %.1f s", report.run_id, time.monotonic() - started)
-
-        if report.error is None:
-            report.status = "partial" if report.counters.failures else "succeeded"
-        _record_run(pipeline, report)
-        if report.error is not None:
-            raise RunFailed(report.error)
         refresh_views(pipeline)
     return report
 
@@ -186,15 +196,13 @@ def run_lock(database: Path) -> Iterator[None]:
             fcntl.flock(handle, fcntl.LOCK_UN)
 
 
-def _record_run(pipeline: Pipeline, report: RunReport) -> LoadInfo | None:
+def _record_failed_run(pipeline: Pipeline, report: RunReport) -> None:
+    """Store the row of a run that loaded nothing, so run history shows the failure."""
+    report.status = "failed"
     try:
-        return pipeline.run(runs_resource(report.as_row()))
+        pipeline.run(runs_resource(report.as_row()))
     except PipelineStepFailed as error:
         logger.error("could not record run %s: %s", report.run_id, _describe_step_failure(error))
-        if report.error is None:
-            report.error = _describe_step_failure(error)
-            report.status = "failed"
-        return None
 
 
 def _describe_step_failure(error: PipelineStepFailed) -> str:

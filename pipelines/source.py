@@ -108,6 +108,7 @@ TABLE_HINTS: dict[str, dict[str, Any]] = {
         "primary_key": "project_id",
         "columns": PROJECT_COLUMNS,
     },
+    RUNS_TABLE: {"write_disposition": "append", "columns": RUN_COLUMNS},
 }
 
 

@@ -22,6 +22,7 @@ from pipelines.settings import (
     FETCHES_TABLE,
     MANAGED_X509_TYPE,
     PROJECTS_TABLE,
+    RUNS_TABLE,
 )
 
 logger = logging.getLogger(__name__)
@@ -94,6 +95,7 @@ class Traversal:
         run_id: str,
         clock: Callable[[], datetime],
         project_filter: tuple[str, ...] = (),
+        finish: Callable[[RunCounters], dict[str, Any]] | None = None,
     ) -> None:
         self.client = client
         self.config = config
@@ -102,6 +104,7 @@ class Traversal:
         self.clock = clock
         self.project_filter = project_filter
         self.counters = RunCounters()
+        self.finish = finish
 
     def rows(self) -> Iterator[Any]:
         """Yield certificate rows, and fetch-log and project rows marked for their tables."""
@@ -131,6 +134,9 @@ class Traversal:
                 for future in pending:
                     future.cancel()
                 raise
+        if self.finish is not None:
+            # The run's own row is extracted last, into the same load package as its data.
+            yield dlt.mark.with_table_name(self.finish(self.counters), RUNS_TABLE)
 
     def _plan_projects(self) -> list[tuple[str, dict[str, Any] | None]]:
         """Return (project id, project document if already listed) for every project to walk."""
