@@ -24,7 +24,7 @@ from pipelines.summary import format_summary
 logger = logging.getLogger(__name__)
 
 RUN_EXAMPLE = """example:
-  atlas-certs run --database /srv/atlas_certs.duckdb --project 32b6e34b3d91647abb20e7b8
+  atlas-certs run --database /srv/atlas-certs.duckdb --project 32b6e34b3d91647abb20e7b8
 
 exit codes: 0 success, 3 some projects or users failed but the rest loaded,
 1 the run failed and loaded nothing new, 2 invalid usage or configuration"""
