@@ -15,7 +15,14 @@ from dlt.common.configuration import configspec, resolve_configuration
 from dlt.common.configuration.specs import BaseConfiguration, CredentialsConfiguration
 from dlt.common.typing import TSecretStrValue
 
-from pipelines.settings import DEFAULT_BASE_URL, DEFAULT_WORKERS, MAX_ITEMS_PER_PAGE, MAX_WORKERS
+from pipelines.settings import (
+    DEFAULT_BASE_URL,
+    DEFAULT_LOCK_TIMEOUT,
+    DEFAULT_WORKERS,
+    MAX_ITEMS_PER_PAGE,
+    MAX_LOCK_TIMEOUT,
+    MAX_WORKERS,
+)
 
 SECTION = "sources.atlas_certs"
 PROJECT_ID_PATTERN = re.compile(r"^[a-f0-9]{24}$")
@@ -46,6 +53,7 @@ class AtlasCertsSpec(BaseConfiguration):
     users: str | dict[str, Any] | None = None
     items_per_page: str | int | None = MAX_ITEMS_PER_PAGE
     workers: str | int | None = DEFAULT_WORKERS
+    lock_timeout: str | int | None = DEFAULT_LOCK_TIMEOUT
     credentials: AtlasCredentialsSpec = None
 
 
@@ -69,6 +77,9 @@ class AtlasCertsConfig:
     users: dict[str, tuple[str, ...]] = field(default_factory=dict)
     items_per_page: int = MAX_ITEMS_PER_PAGE
     workers: int = DEFAULT_WORKERS
+    lock_timeout: int = (
+        DEFAULT_LOCK_TIMEOUT  # seconds to wait for a DuckDB file another process holds
+    )
 
 
 def load_config() -> AtlasCertsConfig:
@@ -85,6 +96,7 @@ def load_config() -> AtlasCertsConfig:
         users=spec.users,
         items_per_page=spec.items_per_page,
         workers=spec.workers,
+        lock_timeout=spec.lock_timeout,
         public_key=credentials.public_key,
         private_key=credentials.private_key,
         client_id=credentials.client_id,
@@ -100,6 +112,7 @@ def build_config(
     users: Any = None,
     items_per_page: Any = MAX_ITEMS_PER_PAGE,
     workers: Any = DEFAULT_WORKERS,
+    lock_timeout: Any = DEFAULT_LOCK_TIMEOUT,
     public_key: str | None = None,
     private_key: str | None = None,
     client_id: str | None = None,
@@ -125,6 +138,7 @@ def build_config(
         users=parsed_users,
         items_per_page=_parse_int("items_per_page", items_per_page, 1, MAX_ITEMS_PER_PAGE),
         workers=_parse_int("workers", workers, 1, MAX_WORKERS),
+        lock_timeout=_parse_int("lock_timeout", lock_timeout, 0, MAX_LOCK_TIMEOUT),
     )
 
 

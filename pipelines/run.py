@@ -18,7 +18,7 @@ from dlt.pipeline.pipeline import Pipeline
 
 from pipelines.atlas.client import AtlasClient
 from pipelines.config import AtlasCertsConfig
-from pipelines.database import validate_database_path
+from pipelines.database import DatabaseLocked, validate_database_path, wait_until_writable
 from pipelines.known_state import read_known_state
 from pipelines.settings import DATASET_NAME, PIPELINE_NAME
 from pipelines.source import atlas_certs, runs_resource
@@ -98,6 +98,7 @@ def run_pipeline(
     )
 
     with run_lock(database):
+        _wait_for_database(database, config.lock_timeout)
         pipeline = open_pipeline(database, pipelines_dir)
         finish_pending_packages(pipeline)
 
@@ -121,22 +122,33 @@ def run_pipeline(
         )
         started = time.monotonic()
         try:
-            pipeline.run(atlas_certs(traversal))
+            pipeline.extract(atlas_certs(traversal))
         except PipelineStepFailed as error:
             report.counters = traversal.counters
             report.requests = client.stats.sent
-            report.finished_at = report.finished_at or clock()
+            report.finished_at = clock()
             report.error = _describe_step_failure(error)
-            if error.step == "extract":
-                _record_failed_run(pipeline, report)
+            _record_failed_run(pipeline, report)
             raise RunFailed(report.error) from None
-        finally:
-            logger.info("run %s took %.1f s", report.run_id, time.monotonic() - started)
+        logger.info("run %s fetched for %.1f s", report.run_id, time.monotonic() - started)
+
+        # A notebook may have opened the file while the run was fetching.
+        _wait_for_database(database, config.lock_timeout)
+        try:
+            pipeline.normalize()
+            pipeline.load()
+        except PipelineStepFailed as error:
+            report.status = "failed"
+            report.error = _describe_step_failure(error)
+            raise RunFailed(report.error) from None
         refresh_views(pipeline)
     return report
 
 
 def open_pipeline(database: Path, pipelines_dir: str | None = None) -> Pipeline:
+    # A load job that fails for good is aborted rather than left pending, because dlt would
+    # otherwise retry the same package on every later run and never extract again.
+    os.environ.setdefault("LOAD__AUTO_ABORT_ON_TERMINAL_ERROR", "true")
     return dlt.pipeline(
         pipeline_name=PIPELINE_NAME,
         destination=dlt.destinations.duckdb(str(database)),
@@ -203,6 +215,13 @@ def _record_failed_run(pipeline: Pipeline, report: RunReport) -> None:
         pipeline.run(runs_resource(report.as_row()))
     except PipelineStepFailed as error:
         logger.error("could not record run %s: %s", report.run_id, _describe_step_failure(error))
+
+
+def _wait_for_database(database: Path, timeout_seconds: float) -> None:
+    try:
+        wait_until_writable(database, timeout_seconds)
+    except DatabaseLocked as error:
+        raise RunFailed(f"{error}; the loaded data is unchanged") from None
 
 
 def _describe_step_failure(error: PipelineStepFailed) -> str:

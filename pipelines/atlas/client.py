@@ -10,6 +10,7 @@ from requests.auth import AuthBase
 from pipelines.atlas.auth import AtlasDigestAuth, AtlasServiceAccountAuth
 from pipelines.atlas.errors import raise_for_atlas_status, require_json_object
 from pipelines.atlas.http import RequestStats, build_session
+from pipelines.atlas.pacing import RateLimitPacer
 from pipelines.atlas.paginator import AtlasPaginator
 from pipelines.config import AtlasCertsConfig
 from pipelines.settings import API_PREFIX, API_VERSION_ACCEPT, TOKEN_PATH
@@ -21,8 +22,9 @@ class AtlasClient:
 
     def __init__(self, config: AtlasCertsConfig, stats: RequestStats | None = None) -> None:
         self.stats = stats or RequestStats()
+        self.pacer = RateLimitPacer(low_water=config.workers)
         # Each worker holds one connection; a few more serve the token endpoint and retries.
-        session = build_session(self.stats, pool_size=config.workers + 4)
+        session = build_session(self.stats, self.pacer, pool_size=config.workers + 4)
         self.items_per_page = config.items_per_page
         self.rest = RESTClient(
             base_url=config.base_url + API_PREFIX,

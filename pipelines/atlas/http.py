@@ -2,7 +2,6 @@
 
 import logging
 import threading
-import time
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -17,12 +16,11 @@ from tenacity import (
     RetryCallState,
     Retrying,
     retry_if_exception,
-    stop_after_attempt,
-    stop_after_delay,
     wait_random_exponential,
 )
 
 from pipelines.atlas.errors import AtlasHTTPError, InvalidResponseBody
+from pipelines.atlas.pacing import RateLimitPacer
 
 logger = logging.getLogger(__name__)
 
@@ -36,41 +34,34 @@ class RequestStats:
     lock: threading.Lock = field(default_factory=threading.Lock)
     sent: int = 0
     by_status: dict[int, int] = field(default_factory=dict)
-    resume_at: float = 0.0  # monotonic time before which no request is sent (after a 429)
+    paced_seconds: float = 0.0
 
-    def record(self, status: int | None) -> None:
+    def record(self, status: int | None, paced_seconds: float) -> None:
         with self.lock:
             self.sent += 1
+            self.paced_seconds += paced_seconds
             if status is not None:
                 self.by_status[status] = self.by_status.get(status, 0) + 1
 
-    def pause_until(self, moment: float) -> None:
-        with self.lock:
-            self.resume_at = max(self.resume_at, moment)
-
 
 class CountingAdapter(HTTPAdapter):
-    """Counts every request sent, Digest and token round trips included, and holds all
-    threads back while the server has asked callers to wait after a 429."""
+    """Counts every request sent, Digest and token round trips included, and lets the shared
+    pacer delay it while Atlas's rate-limit bucket is empty or nearly so."""
 
-    def __init__(self, stats: RequestStats, pool_size: int) -> None:
+    def __init__(self, stats: RequestStats, pacer: RateLimitPacer, pool_size: int) -> None:
         super().__init__(pool_connections=1, pool_maxsize=pool_size)
         self.stats = stats
+        self.pacer = pacer
 
     def send(self, request: PreparedRequest, **kwargs: Any) -> Response:  # type: ignore[override]
-        delay = self.stats.resume_at - time.monotonic()
-        if delay > 0:
-            time.sleep(delay)
+        paced = self.pacer.wait_turn()
         try:
             response = super().send(request, **kwargs)
         except Exception:
-            self.stats.record(None)
+            self.stats.record(None, paced)
             raise
-        self.stats.record(response.status_code)
-        if response.status_code == 429:
-            retry_after = _retry_after_seconds(response)
-            if retry_after is not None:
-                self.stats.pause_until(time.monotonic() + retry_after)
+        self.stats.record(response.status_code, paced)
+        self.pacer.observe(response)
         return response
 
 
@@ -103,7 +94,13 @@ class AtlasHttpClient(Client):
     the maximum delay, and never retry a rate limit that Atlas reports as HTTP 400.
     """
 
-    def __init__(self, runtime: RuntimeConfiguration, stats: RequestStats, pool_size: int):
+    def __init__(
+        self,
+        runtime: RuntimeConfiguration,
+        stats: RequestStats,
+        pacer: RateLimitPacer,
+        pool_size: int,
+    ) -> None:
         super().__init__(
             request_timeout=runtime.request_timeout,
             max_connections=pool_size,
@@ -112,7 +109,7 @@ class AtlasHttpClient(Client):
             request_backoff_factor=runtime.request_backoff_factor,
             request_max_retry_delay=runtime.request_max_retry_delay,
         )
-        self._adapter = CountingAdapter(stats, pool_size)
+        self._adapter = CountingAdapter(stats, pacer, pool_size)
         self.stats = stats
 
     def _make_session(self) -> Session:
@@ -124,9 +121,8 @@ class AtlasHttpClient(Client):
             wait=AtlasRetryWait(
                 self._retry_kwargs["backoff_factor"], float(self._retry_kwargs["max_delay"])
             ),
-            stop=(
-                stop_after_attempt(self._retry_kwargs["max_attempts"])
-                | stop_after_delay(float(self._retry_kwargs["max_delay"]))
+            stop=RetryBudget(
+                self._retry_kwargs["max_attempts"], float(self._retry_kwargs["max_delay"])
             ),
             before_sleep=_log_retry,
             reraise=True,
@@ -135,10 +131,32 @@ class AtlasHttpClient(Client):
         return session
 
 
-def build_session(stats: RequestStats, pool_size: int) -> Session:
+class RetryBudget:
+    """Stops retrying after `max_attempts` failed attempts that were not rate limits, or once
+    `max_seconds` have passed since the first attempt.
+
+    Rate-limit answers do not use up attempts, because the pacer already makes every thread
+    wait its turn; the time bound ends a request that Atlas keeps throttling.
+    """
+
+    def __init__(self, max_attempts: int, max_seconds: float) -> None:
+        self.max_attempts = max_attempts
+        self.max_seconds = max_seconds
+
+    def __call__(self, retry_state: RetryCallState) -> bool:
+        error = retry_state.outcome.exception() if retry_state.outcome else None
+        failures = getattr(retry_state, "atlas_failures", 0)
+        if not (isinstance(error, AtlasHTTPError) and error.is_rate_limit):
+            failures += 1
+            retry_state.atlas_failures = failures  # type: ignore[attr-defined]
+        elapsed = retry_state.seconds_since_start or 0.0
+        return failures >= self.max_attempts or elapsed >= self.max_seconds
+
+
+def build_session(stats: RequestStats, pacer: RateLimitPacer, pool_size: int) -> Session:
     """Return a retrying session configured from dlt's `[runtime]` request settings."""
     runtime = resolve_configuration(RuntimeConfiguration())
-    return AtlasHttpClient(runtime, stats, pool_size).session
+    return AtlasHttpClient(runtime, stats, pacer, pool_size).session
 
 
 def _retry_after_seconds(response: Response) -> float | None:

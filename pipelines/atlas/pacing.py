@@ -1,0 +1,87 @@
+"""Client-side pacing that keeps a run inside Atlas's token-bucket rate limits.
+
+Atlas sends `RateLimit-Limit` and `RateLimit-Remaining` on success and, on a 429, a
+`Retry-After` and a detail such as "Refill rate: 5 per 60 seconds". All worker threads share
+one pacer: after a 429 none of them sends before `Retry-After` has passed, and while the
+bucket is nearly empty requests start one refill interval apart instead of all at once.
+"""
+
+import re
+import threading
+import time
+
+from requests import Response
+
+REFILL_PATTERN = re.compile(r"Refill rate:\s*(\d+(?:\.\d+)?)\s*per\s*(\d+(?:\.\d+)?)\s*second")
+
+
+class RateLimitPacer:
+    """Shared send schedule; `low_water` is the remaining-token count below which requests are
+    spaced at the learned refill interval (the number of workers is a good value)."""
+
+    def __init__(self, low_water: int) -> None:
+        self.low_water = max(1, low_water)
+        self._lock = threading.Lock()
+        self._resume_at = 0.0
+        self._next_slot = 0.0
+        self._interval: float | None = None
+        self._remaining: int | None = None
+
+    @property
+    def refill_interval(self) -> float | None:
+        """Seconds per token as learned from a 429, or None before the first one."""
+        return self._interval
+
+    def wait_turn(self) -> float:
+        """Sleep until this thread may send; returns the seconds slept."""
+        with self._lock:
+            now = time.monotonic()
+            start = max(now, self._resume_at)
+            if self._interval is not None and self._is_low():
+                start = max(start, self._next_slot)
+                self._next_slot = start + self._interval
+        delay = start - now
+        if delay > 0:
+            time.sleep(delay)
+        return max(0.0, delay)
+
+    def observe(self, response: Response) -> None:
+        """Learn from a response's rate-limit headers and, for a 429, its body."""
+        remaining = _int_header(response, "RateLimit-Remaining")
+        with self._lock:
+            if remaining is not None:
+                self._remaining = remaining
+            if not _is_rate_limited(response):
+                return
+            self._remaining = 0
+            interval = _refill_interval(response)
+            if interval is not None:
+                self._interval = interval
+            retry_after = _int_header(response, "Retry-After")
+            if retry_after is not None:
+                self._resume_at = max(self._resume_at, time.monotonic() + retry_after)
+                self._next_slot = max(self._next_slot, self._resume_at)
+
+    def _is_low(self) -> bool:
+        return self._remaining is not None and self._remaining <= self.low_water
+
+
+def _is_rate_limited(response: Response) -> bool:
+    if response.status_code == 429:
+        return True
+    if response.status_code != 400:
+        return False
+    return "RATE_LIMITED" in response.text[:2000]
+
+
+def _refill_interval(response: Response) -> float | None:
+    match = REFILL_PATTERN.search(response.text[:2000])
+    if match is None:
+        return None
+    tokens, seconds = float(match.group(1)), float(match.group(2))
+    return seconds / tokens if tokens > 0 else None
+
+
+def _int_header(response: Response, name: str) -> int | None:
+    value = response.headers.get(name, "").strip()
+    return int(value) if value.isdigit() else None
