@@ -317,8 +317,17 @@ class Traversal:
         )
 
 
+# Atlas answers 401 with this code when valid credentials lack access to one resource; any
+# other 401 means the credentials themselves were rejected.
+NOT_AUTHORIZED_FOR_RESOURCE = "USER_UNAUTHORIZED"
+
+
 def _abort_on_rejected_credentials(error: Exception) -> None:
-    if isinstance(error, AtlasHTTPError) and error.status_code == 401:
+    if (
+        isinstance(error, AtlasHTTPError)
+        and error.status_code == 401
+        and error.error_code != NOT_AUTHORIZED_FOR_RESOURCE
+    ):
         raise RunAborted(
             f"Atlas rejected the credentials ({short_reason(error)}); check "
             "sources.atlas_certs.credentials and the key's access list"
