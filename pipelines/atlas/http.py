@@ -116,18 +116,22 @@ class AtlasHttpClient(Client):
         session = Session(**self._session_kwargs)  # type: ignore[arg-type]
         session.mount("http://", self._adapter)
         session.mount("https://", self._adapter)
-        retry = Retrying(
-            retry=retry_if_exception(is_retryable),
-            wait=AtlasRetryWait(
-                self._retry_kwargs["backoff_factor"], float(self._retry_kwargs["max_delay"])
-            ),
-            stop=RetryBudget(
-                self._retry_kwargs["max_attempts"], float(self._retry_kwargs["max_delay"])
-            ),
-            before_sleep=_log_retry,
-            reraise=True,
-        )
-        session.send = retry.wraps(session.send)  # type: ignore[method-assign]
+        send = session.send
+        settings = self._retry_kwargs
+
+        def send_with_retries(request: PreparedRequest, **kwargs: Any) -> Response:
+            # A new Retrying per call: all worker threads share this session, and the
+            # statistics dict behind tenacity's wraps() is shared by every caller (tenacity 9.2).
+            retrying = Retrying(
+                retry=retry_if_exception(is_retryable),
+                wait=AtlasRetryWait(settings["backoff_factor"], float(settings["max_delay"])),
+                stop=RetryBudget(settings["max_attempts"], float(settings["max_delay"])),
+                before_sleep=_log_retry,
+                reraise=True,
+            )
+            return retrying(send, request, **kwargs)
+
+        session.send = send_with_retries  # type: ignore[method-assign]
         return session
 
 
