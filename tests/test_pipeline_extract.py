@@ -104,7 +104,9 @@ def test_awkward_usernames_arrive_intact(emulator, runner):
     raw_paths = {entry.path for entry in _cert_requests(emulator)}
     for username in AWKWARD_USERNAMES:
         segment = quote(username, safe="")
-        assert f"/databaseUsers/{segment}/certs" in {p[p.index("/databaseUsers"):] for p in raw_paths}
+        assert f"/databaseUsers/{segment}/certs" in {
+            p[p.index("/databaseUsers") :] for p in raw_paths
+        }
 
 
 def test_only_managed_users_are_queried(emulator, runner):
@@ -112,7 +114,9 @@ def test_only_managed_users_are_queried(emulator, runner):
     _managed_user(emulator, project, "managed-one")
     emulator.store.add_user(project.id, "CN=customer", x509_type="CUSTOMER")
     emulator.store.add_user(project.id, "scram-user", auth="SCRAM")
-    emulator.store.add_user(project.id, "arn:aws:iam::1:role/x", auth="AWS_IAM", aws_iam_type="ROLE")
+    emulator.store.add_user(
+        project.id, "arn:aws:iam::1:role/x", auth="AWS_IAM", aws_iam_type="ROLE"
+    )
     emulator.store.add_user(project.id, "ldap-user", auth="LDAP")
     emulator.store.add_user(project.id, "oidc/user", auth="OIDC")
 
@@ -174,9 +178,7 @@ def test_request_count_is_minimum(tmp_path):
         runner.run()
 
         cert_pages = sum(max(1, math.ceil(per_user.get(key, 0) / 500)) for key in managed)
-        user_pages = sum(
-            max(1, math.ceil(len(emulator.store.users(p.id)) / 500)) for p in projects
-        )
+        user_pages = sum(max(1, math.ceil(len(emulator.store.users(p.id)) / 500)) for p in projects)
         floor = 1 + user_pages + cert_pages  # one page of projects
         authenticated = [e for e in emulator.stats.entries if e.status != 401]
         challenges = [e for e in emulator.stats.entries if e.status == 401]
@@ -244,6 +246,7 @@ def test_project_filter_leaves_others_untouched(emulator, runner):
     assert report.project_filter == (first.id,)
     assert after == before
     assert fetches_after == fetches_before
-    assert len(runner.query(
-        "select 1 from atlas_certs.certificates where project_id = ?", [first.id]
-    )) == 2
+    assert (
+        len(runner.query("select 1 from atlas_certs.certificates where project_id = ?", [first.id]))
+        == 2
+    )

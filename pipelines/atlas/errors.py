@@ -70,8 +70,14 @@ def require_json_object(response: Response, *args: Any, **kwargs: Any) -> None:
 
 def short_reason(error: BaseException) -> str:
     """Return a one-line, secret-free description of a failed fetch for the fetch log."""
-    text = str(error).splitlines()[0] if str(error) else error.__class__.__name__
-    return text[:MAX_REASON_LENGTH]
+    # requests wraps transport failures in urllib3's MaxRetryError; its reason is the cause.
+    inner = error.args[0] if isinstance(error, RequestException) and error.args else None
+    cause = getattr(inner, "reason", None)
+    if cause is not None:
+        text = f"{error.__class__.__name__}: {cause}"
+    else:
+        text = str(error) or error.__class__.__name__
+    return text.splitlines()[0][:MAX_REASON_LENGTH]
 
 
 def _api_error_fields(response: Response) -> tuple[str | None, str | None]:

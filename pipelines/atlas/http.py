@@ -11,7 +11,7 @@ from dlt.sources.helpers.requests.retry import Client
 from dlt.sources.helpers.requests.session import Session
 from requests import PreparedRequest, Response
 from requests.adapters import HTTPAdapter
-from requests.exceptions import ChunkedEncodingError, ConnectionError, Timeout
+from requests.exceptions import ChunkedEncodingError, ConnectionError, SSLError, Timeout
 from tenacity import (
     RetryCallState,
     Retrying,
@@ -84,6 +84,8 @@ class AtlasRetryWait:
 def is_retryable(error: BaseException) -> bool:
     if isinstance(error, AtlasHTTPError):
         return error.is_retryable
+    if isinstance(error, SSLError):
+        return False  # a certificate that fails verification fails again
     return isinstance(error, RETRYABLE_EXCEPTIONS)
 
 

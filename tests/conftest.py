@@ -1,0 +1,1 @@
+pytest_plugins = ["pipelines.emulator.pytest_plugin"]
