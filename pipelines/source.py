@@ -81,6 +81,9 @@ RUN_COLUMNS: dict[str, Any] = {
 def atlas_certs(traversal: Traversal) -> DltResource:
     """Certificates of every configured project and user, with the fetch log of the run.
 
+    The walk uses dlt's RESTClient directly rather than the declarative rest_api source,
+    because rest_api fails the whole extract on one failed user and cannot emit the per-user
+    fetch rows that let the views tell "expired" from "vanished" from "not fetched".
     No incremental cursor is used: dlt keeps one cursor per resource, not per user, and
     would drop the older certificates of a newly added user.
     """
