@@ -78,7 +78,7 @@ class AtlasCertsConfig:
     items_per_page: int = MAX_ITEMS_PER_PAGE
     workers: int = DEFAULT_WORKERS
     lock_timeout: int = (
-        DEFAULT_LOCK_TIMEOUT  # seconds to wait for a DuckDB file another process holds
+        DEFAULT_LOCK_TIMEOUT  # seconds to wait while another process has the DuckDB file open
     )
 
 

@@ -32,16 +32,16 @@ def validate_database_path(path: Path) -> Path:
 
 
 class DatabaseLocked(Exception):
-    """Another process holds the DuckDB file; the message names the file and the holder."""
+    """Another process has the DuckDB file open; the message names the file and the holder."""
 
 
-# DuckDB 2.0 says: 'Conflicting lock is held in /usr/bin/python3.11 (PID 4242). See also …'
+# DuckDB 2.0 reports: 'Conflicting lock is held in /usr/bin/python3.11 (PID 4242). See also …'
 HOLDER_PATTERN = re.compile(r"Conflicting lock is held in (.+?\(PID \d+\))")
 LOCK_POLL_SECONDS = 0.5
 
 
 def wait_until_writable(database: Path, timeout_seconds: float) -> None:
-    """Wait up to `timeout_seconds` until no other process holds `database`.
+    """Wait up to `timeout_seconds` until no other process has `database` open.
 
     DuckDB lets one process open a file for writing and then no other process may open it,
     not even read-only, so a notebook or the DuckDB CLI left open blocks the load. Raises

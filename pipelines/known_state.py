@@ -1,4 +1,4 @@
-"""What earlier runs loaded, read from the DuckDB file before a run starts."""
+"""State of earlier runs, read from the DuckDB file before a run starts."""
 
 from collections import defaultdict
 from dataclasses import dataclass, field

@@ -29,7 +29,7 @@ logger = logging.getLogger(__name__)
 
 
 class RunFailed(Exception):
-    """The run loaded nothing new; the message says why and what to do."""
+    """The run loaded nothing new; the message explains why and what to do."""
 
 
 class RunLocked(RunFailed):
@@ -38,7 +38,7 @@ class RunLocked(RunFailed):
 
 @dataclass
 class RunReport:
-    """What one run did, as printed in the summary and stored in the `runs` table."""
+    """Outcome of one run, as printed in the summary and stored in the `runs` table."""
 
     run_id: str
     database: Path
@@ -84,9 +84,9 @@ def run_pipeline(
 ) -> RunReport:
     """Extract every configured certificate into `database` and record the run.
 
-    Returns the report of a run that loaded; raises RunFailed when the run could not load
-    anything new (rejected credentials, project discovery failed, database unusable) and
-    InvalidDatabasePath for a file name DuckDB cannot serve the dataset from.
+    Returns the report of a run that loaded. Raises RunFailed when the run could not load
+    anything new, for example after rejected credentials, a failed project discovery or an
+    unusable database. Raises InvalidDatabasePath for a file name that clashes with the dataset.
     """
     clock = clock or _utc_now
     database = validate_database_path(database)

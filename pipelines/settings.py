@@ -15,7 +15,7 @@ TOKEN_PATH = "/api/oauth/token"
 MAX_ITEMS_PER_PAGE = 500
 DEFAULT_WORKERS = 8
 MAX_WORKERS = 50
-DEFAULT_LOCK_TIMEOUT = 120  # seconds a run waits for a DuckDB file that another process holds
+DEFAULT_LOCK_TIMEOUT = 120  # seconds a run waits while another process has the DuckDB file open
 MAX_LOCK_TIMEOUT = 3600  # urllib3 keeps at most this many pooled connections per host here.
 
 # Table names in the dataset; the views in sql/ read only these.

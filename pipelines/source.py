@@ -28,7 +28,7 @@ def _column(data_type: str, nullable: bool = True) -> dict[str, Any]:
 CERTIFICATE_COLUMNS: dict[str, Any] = {
     "project_id": _column("text", nullable=False),
     "username": _column("text", nullable=False),
-    # Atlas's `_id`, the certificate serial: an int64, so BIGINT holds every value exactly.
+    # Atlas's `_id` is the certificate serial, an int64, so BIGINT stores every value exactly.
     "cert_id": _column("bigint", nullable=False),
     "serial_hex": _column("text", nullable=False),
     "subject": _column("text"),
@@ -91,8 +91,10 @@ def atlas_certs(traversal: Traversal) -> DltResource:
 
 
 def certificates_resource(traversal: Traversal) -> DltResource:
-    """One resource for the walk; every row it yields names its table, and each table gets
-    its own hints, because table variants inherit the resource's base hints."""
+    """Build one resource for the walk whose rows each name their table.
+
+    Each table gets its own hints as a table variant, because variants inherit the
+    resource's base hints and the base therefore carries none."""
     resource = dlt.resource(traversal.rows(), name=CERTIFICATES_TABLE)
     for table_name, hints in TABLE_HINTS.items():
         resource.apply_hints(table_name=table_name, create_table_variant=True, **hints)

@@ -226,7 +226,9 @@ class Traversal:
     def _project_rows(
         self, result: ProjectResult, queue: deque[Callable[[], Any]]
     ) -> Iterator[Any]:
-        status = "failed" if result.failure else ("ok" if result.usernames else "empty")
+        status = "ok" if result.usernames else "empty"
+        if result.failure is not None:
+            status = "failed"
         yield _fetch_row(
             self.run_id,
             "project",
@@ -243,7 +245,7 @@ class Traversal:
         if result.failure is not None:
             self.counters.projects_failed += 1
             self.counters.failures.append(f"project {result.project_id}: {result.failure.reason}")
-            # Users of a failed project keep their last known state: their rows say "skipped".
+            # Users of a failed project keep their last known state, so their rows are "skipped".
             for username in sorted(known):
                 yield _fetch_row(
                     self.run_id,
@@ -291,7 +293,9 @@ class Traversal:
                 f"user {result.username!r} in project {result.project_id}: {result.failure.reason}"
             )
         else:
-            status = "not_found" if result.not_found else ("ok" if result.rows else "empty")
+            status = "ok" if result.rows else "empty"
+            if result.not_found:
+                status = "not_found"
             self.counters.users_fetched += 1
 
         for row in result.rows:
@@ -317,7 +321,7 @@ class Traversal:
         )
 
 
-# Atlas answers 401 with this code when valid credentials lack access to one resource; any
+# Atlas returns 401 with this code when valid credentials lack access to one resource. Any
 # other 401 means the credentials themselves were rejected.
 NOT_AUTHORIZED_FOR_RESOURCE = "USER_UNAUTHORIZED"
 

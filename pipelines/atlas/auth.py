@@ -105,7 +105,7 @@ class AtlasDigestAuth(AuthConfigBase):
         return "Digest " + ", ".join(parts)
 
     def _handle_401(self, response: Response, **kwargs: Any) -> Response:
-        """Answer a Digest challenge (first request, or a stale nonce) by re-sending once."""
+        """Re-send once, signed anew, after a Digest challenge (first request or stale nonce)."""
         header = response.headers.get("WWW-Authenticate", "")
         if response.status_code != 401 or not header.lower().startswith("digest "):
             return response
@@ -128,9 +128,9 @@ class AtlasDigestAuth(AuthConfigBase):
 class AtlasServiceAccountAuth(OAuth2ClientCredentials):
     """OAuth2 client credentials for an Atlas service account.
 
-    Extends dlt's OAuth2ClientCredentials because Atlas wants the client id and secret as
-    HTTP Basic on the token endpoint, and because the token must be shared by all worker
-    threads, renewed shortly before it expires and fetched again once after a 401.
+    Extends dlt's OAuth2ClientCredentials because Atlas expects the client id and secret as
+    HTTP Basic on the token endpoint. The subclass also shares one token among all worker
+    threads, renews it shortly before it expires and fetches it again once after a 401.
     """
 
     def __post_init__(self) -> None:

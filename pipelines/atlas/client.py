@@ -17,13 +17,15 @@ from pipelines.settings import API_PREFIX, API_VERSION_ACCEPT, TOKEN_PATH
 
 
 class AtlasClient:
-    """Reads projects, database users and certificates; every page URL is built on the
-    configured base URL, so no credential follows a link or redirect to another host."""
+    """Reader of projects, database users and certificates.
+
+    Every page URL is built on the configured base URL and redirects are not followed, so no
+    credential goes to another host."""
 
     def __init__(self, config: AtlasCertsConfig, stats: RequestStats | None = None) -> None:
         self.stats = stats or RequestStats()
         self.pacer = RateLimitPacer(low_water=config.workers)
-        # Each worker holds one connection; a few more serve the token endpoint and retries.
+        # Each worker uses one connection, and a few more serve the token endpoint and retries.
         session = build_session(self.stats, self.pacer, pool_size=config.workers + 4)
         self.items_per_page = config.items_per_page
         self.rest = RESTClient(

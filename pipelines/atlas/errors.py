@@ -4,14 +4,14 @@ from typing import Any
 
 from requests import HTTPError, RequestException, Response
 
-# The longest reason text kept from a response; enough for an ApiError detail line.
+# Maximum length of a reason kept from a response, enough for an ApiError detail line.
 MAX_REASON_LENGTH = 200
 
 
 class AtlasHTTPError(HTTPError):
     """An Atlas response with an error status, with the ApiError `errorCode` when present.
 
-    The message holds the method, the path and the status but never a header, so no
+    The message contains the method, the path and the status but never a header, so no
     credential can leak through it.
     """
 
@@ -48,7 +48,9 @@ class InvalidResponseBody(RequestException):
 
 
 def raise_for_atlas_status(response: Response, *args: Any, **kwargs: Any) -> None:
-    """Raise AtlasHTTPError for 4xx/5xx (and unfollowed 3xx) answers; a requests response hook."""
+    """Raise AtlasHTTPError for 4xx and 5xx responses and unfollowed redirects.
+
+    Used as a requests response hook."""
     if response.status_code >= 300:
         raise AtlasHTTPError(response)
 

@@ -45,8 +45,9 @@ class RequestStats:
 
 
 class CountingAdapter(HTTPAdapter):
-    """Counts every request sent, Digest and token round trips included, and lets the shared
-    pacer delay it while Atlas's rate-limit bucket is empty or nearly so."""
+    """HTTP adapter that counts every request sent, Digest and token round trips included.
+
+    It lets the shared pacer delay a request while Atlas's rate-limit bucket is nearly empty."""
 
     def __init__(self, stats: RequestStats, pacer: RateLimitPacer, pool_size: int) -> None:
         super().__init__(pool_connections=1, pool_maxsize=pool_size)
@@ -66,7 +67,8 @@ class CountingAdapter(HTTPAdapter):
 
 
 class AtlasRetryWait:
-    """Waits what `Retry-After` asks, at least, or backs off exponentially with full jitter."""
+    """Wait time before a retry: `Retry-After` when the response has one, otherwise an
+    exponential back-off with full jitter."""
 
     def __init__(self, backoff_factor: float, max_delay: float) -> None:
         self.exponential = wait_random_exponential(multiplier=backoff_factor, max=max_delay)
@@ -141,8 +143,8 @@ class RetryBudget:
     """Stops retrying after `max_attempts` failed attempts that were not rate limits, or once
     `max_seconds` have passed since the first attempt.
 
-    Rate-limit answers do not use up attempts, because the pacer already makes every thread
-    wait its turn; the time bound ends a request that Atlas keeps throttling.
+    Rate-limit responses do not use up attempts, because the pacer already makes every thread
+    wait its turn. The time bound ends a request that Atlas keeps throttling.
     """
 
     def __init__(self, max_attempts: int, max_seconds: float) -> None:

@@ -16,8 +16,10 @@ REFILL_PATTERN = re.compile(r"Refill rate:\s*(\d+(?:\.\d+)?)\s*per\s*(\d+(?:\.\d
 
 
 class RateLimitPacer:
-    """Shared send schedule; `low_water` is the remaining-token count below which requests are
-    spaced at the learned refill interval (the number of workers is a good value)."""
+    """Send schedule shared by all worker threads.
+
+    While `RateLimit-Remaining` is at or below `low_water`, requests start one learned refill
+    interval apart. The pipeline uses its number of workers as `low_water`."""
 
     def __init__(self, low_water: int) -> None:
         self.low_water = max(1, low_water)

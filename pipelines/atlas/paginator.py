@@ -17,7 +17,7 @@ class AtlasPaginator(PageNumberPaginator):
 
     Extends dlt's PageNumberPaginator because its stop rules read a page count from the
     response, while Atlas sends an item estimate (`totalCount`, omitted with
-    `includeCount=false`) and says "more pages" with a `rel: next` link. The next page is
+    `includeCount=false`) and marks "more pages" with a `rel: next` link. The next page is
     requested only while the response has a `next` link; a response without any `links` is
     followed while its page came back full. A short page with a `next` link is followed,
     because Atlas may return fewer items than requested and still have more.
@@ -36,8 +36,8 @@ class AtlasPaginator(PageNumberPaginator):
     def init_request(self, request: Request) -> None:
         super().init_request(request)
         request.params["itemsPerPage"] = self.items_per_page
-        # totalCount is only an estimate and never decides the stop, so it is not requested;
-        # this also avoids Atlas's TIMEOUT_WHILE_PAGING error that counting deep pages causes.
+        # totalCount is only an estimate and never decides the stop, so it is not requested.
+        # It also avoids TIMEOUT_WHILE_PAGING, which Atlas raises when counting deep pages.
         request.params["includeCount"] = "false"
 
     def update_state(self, response: Response, data: list[Any] | None = None) -> None:
