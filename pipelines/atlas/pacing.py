@@ -12,6 +12,9 @@ import time
 
 from requests import Response
 
+# Longest single sleep of a waiting thread before it checks the schedule again.
+POLL_SECONDS = 0.25
+
 REFILL_PATTERN = re.compile(r"Refill rate:\s*(\d+(?:\.\d+)?)\s*per\s*(\d+(?:\.\d+)?)\s*second")
 
 
@@ -35,17 +38,24 @@ class RateLimitPacer:
         return self._interval
 
     def wait_turn(self) -> float:
-        """Sleep until this thread may send; returns the seconds slept."""
-        with self._lock:
-            now = time.monotonic()
-            start = max(now, self._resume_at)
-            if self._interval is not None and self._is_low():
-                start = max(start, self._next_slot)
-                self._next_slot = start + self._interval
-        delay = start - now
-        if delay > 0:
-            time.sleep(delay)
-        return max(0.0, delay)
+        """Sleep until this thread may send; returns the seconds slept.
+
+        No slot is booked ahead: a waiting thread checks again at least every
+        POLL_SECONDS, so it goes at once when a response shows the bucket has refilled.
+        """
+        slept = 0.0
+        while True:
+            with self._lock:
+                now = time.monotonic()
+                pacing = self._interval is not None and self._is_low()
+                start = max(self._resume_at, self._next_slot) if pacing else self._resume_at
+                if start <= now:
+                    if pacing:
+                        self._next_slot = now + (self._interval or 0.0)
+                    return slept
+            pause = min(start - now, POLL_SECONDS)
+            time.sleep(pause)
+            slept += pause
 
     def observe(self, response: Response) -> None:
         """Learn from a response's rate-limit headers and, for a 429, its body."""
