@@ -12,6 +12,10 @@ import sys
 COMMAND_MODULES = (
     "pipelines.commands.run",
     "pipelines.emulator.command",
+    "pipelines.commands.report",
+    "pipelines.commands.check",
+    "pipelines.commands.metrics",
+    "pipelines.commands.views",
 )
 
 
@@ -32,9 +36,21 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+# Monitoring plugins must exit 3 (UNKNOWN) on bad usage; Nagios reads argparse's 2 as CRITICAL.
+PLUGIN_COMMANDS = ("check",)
+PLUGIN_USAGE_EXIT = 3
+
+
 def main(argv: list[str] | None = None) -> int:
+    arguments = sys.argv[1:] if argv is None else argv
     parser = build_parser()
-    args = parser.parse_args(argv)
+    try:
+        args = parser.parse_args(arguments)
+    except SystemExit as exit_request:
+        is_plugin = any(command in arguments for command in PLUGIN_COMMANDS)
+        if exit_request.code == 2 and is_plugin:
+            return PLUGIN_USAGE_EXIT
+        raise
     logging.basicConfig(
         level=args.log_level,
         stream=sys.stderr,

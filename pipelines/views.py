@@ -19,9 +19,19 @@ def view_files() -> list[Path]:
 
 
 def apply_views(connection: duckdb.DuckDBPyConnection) -> list[str]:
-    """Run every view file on an open read-write connection; returns the file names applied."""
+    """Run every view file on an open read-write connection; returns the file names applied.
+
+    All files run in one transaction, so a file that fails leaves every view as it was
+    rather than half of them replaced. The connection must not be inside a transaction.
+    """
     applied = []
-    for path in view_files():
-        connection.execute(path.read_text(encoding="utf-8"))
-        applied.append(path.name)
+    connection.execute("begin transaction")
+    try:
+        for path in view_files():
+            connection.execute(path.read_text(encoding="utf-8"))
+            applied.append(path.name)
+    except BaseException:
+        connection.execute("rollback")
+        raise
+    connection.execute("commit")
     return applied

@@ -4,8 +4,7 @@ import argparse
 import logging
 import os
 from pathlib import Path
-
-from dlt.common.configuration.exceptions import ConfigurationException
+from typing import TYPE_CHECKING
 
 from pipelines.commands.common import (
     EXIT_FAILED,
@@ -15,11 +14,13 @@ from pipelines.commands.common import (
     add_database_option,
     print_error,
 )
-from pipelines.config import PROJECT_ID_PATTERN, AtlasCertsConfig, ConfigError, build_config
-from pipelines.config import load_config as load_config_from_dlt
-from pipelines.database import InvalidDatabasePath
-from pipelines.run import RunFailed, RunReport, run_pipeline
-from pipelines.summary import format_summary
+
+if TYPE_CHECKING:
+    from pipelines.config import AtlasCertsConfig
+    from pipelines.run import RunReport
+
+# The pipeline modules import dlt, which takes seconds; they are imported inside the handlers
+# so that `atlas-certs --help` and the monitoring commands start quickly.
 
 logger = logging.getLogger(__name__)
 
@@ -69,6 +70,11 @@ def add_parser(subparsers: argparse._SubParsersAction) -> None:
 
 
 def run_command(args: argparse.Namespace) -> int:
+    from dlt.common.configuration.exceptions import ConfigurationException
+
+    from pipelines.config import ConfigError
+    from pipelines.config import load_config as load_config_from_dlt
+
     try:
         project_filter = _parse_project_filter(args.project)
         config = load_config_from_dlt()
@@ -82,6 +88,7 @@ def run_command(args: argparse.Namespace) -> int:
 
 
 def demo_command(args: argparse.Namespace) -> int:
+    from pipelines.config import build_config
     from pipelines.emulator import AtlasEmulator, FleetConfig
 
     with AtlasEmulator(seed=args.seed, fleet=FleetConfig.demo()) as emulator:
@@ -96,7 +103,11 @@ def demo_command(args: argparse.Namespace) -> int:
         return execute(config, args.database, ())
 
 
-def execute(config: AtlasCertsConfig, database: Path, project_filter: tuple[str, ...]) -> int:
+def execute(config: "AtlasCertsConfig", database: Path, project_filter: tuple[str, ...]) -> int:
+    from pipelines.database import InvalidDatabasePath
+    from pipelines.run import RunFailed, run_pipeline
+    from pipelines.summary import format_summary
+
     os.environ.setdefault("RUNTIME__DLTHUB_TELEMETRY", "false")
     try:
         report = run_pipeline(config, database, project_filter=project_filter)
@@ -110,11 +121,13 @@ def execute(config: AtlasCertsConfig, database: Path, project_filter: tuple[str,
     return exit_code(report)
 
 
-def exit_code(report: RunReport) -> int:
+def exit_code(report: "RunReport") -> int:
     return EXIT_PARTIAL if report.status == "partial" else EXIT_OK
 
 
 def _parse_project_filter(values: list[str]) -> tuple[str, ...]:
+    from pipelines.config import PROJECT_ID_PATTERN, ConfigError
+
     for value in values:
         if not PROJECT_ID_PATTERN.match(value):
             raise ConfigError(
