@@ -101,19 +101,34 @@ def certificates_resource(traversal: Traversal) -> DltResource:
     return resource
 
 
+# Parquet, not dlt's default insert_values for DuckDB: DuckDB parsing one INSERT statement per
+# file made loading 75,000 certificates take 25 s and 2.3 GB. jsonl is fast too, but DuckDB's
+# read_json cannot load the empty file that creates a table with no rows yet.
+LOADER_FILE_FORMAT = "parquet"
+
 TABLE_HINTS: dict[str, dict[str, Any]] = {
     CERTIFICATES_TABLE: {
         "write_disposition": {"disposition": "merge", "strategy": "delete-insert"},
         "primary_key": ("project_id", "username", "cert_id"),
         "columns": CERTIFICATE_COLUMNS,
+        "file_format": LOADER_FILE_FORMAT,
     },
-    FETCHES_TABLE: {"write_disposition": "append", "columns": FETCH_COLUMNS},
+    FETCHES_TABLE: {
+        "write_disposition": "append",
+        "columns": FETCH_COLUMNS,
+        "file_format": LOADER_FILE_FORMAT,
+    },
     PROJECTS_TABLE: {
         "write_disposition": {"disposition": "merge", "strategy": "delete-insert"},
         "primary_key": "project_id",
         "columns": PROJECT_COLUMNS,
+        "file_format": LOADER_FILE_FORMAT,
     },
-    RUNS_TABLE: {"write_disposition": "append", "columns": RUN_COLUMNS},
+    RUNS_TABLE: {
+        "write_disposition": "append",
+        "columns": RUN_COLUMNS,
+        "file_format": LOADER_FILE_FORMAT,
+    },
 }
 
 
@@ -121,4 +136,4 @@ def runs_resource(run_row: dict[str, Any]) -> DltResource:
     def rows() -> Iterator[dict[str, Any]]:
         yield run_row
 
-    return dlt.resource(rows, name=RUNS_TABLE, write_disposition="append", columns=RUN_COLUMNS)
+    return dlt.resource(rows, name=RUNS_TABLE, **TABLE_HINTS[RUNS_TABLE])

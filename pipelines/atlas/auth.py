@@ -64,6 +64,8 @@ class AtlasDigestAuth(AuthConfigBase):
     def __call__(self, request: PreparedRequest) -> PreparedRequest:
         self._sign(request)
         request.register_hook("response", self._handle_401)
+        # A retried request must carry a new nonce count: Atlas rejects a repeated one.
+        request.sign_again = self._sign  # type: ignore[attr-defined]
         return request
 
     def _sign(self, request: PreparedRequest) -> bool:

@@ -4,6 +4,7 @@ from collections.abc import Iterator
 from typing import Any
 from urllib.parse import quote
 
+from dlt.common.jsonpath import compile_path
 from dlt.sources.helpers.rest_client import RESTClient
 from requests.auth import AuthBase
 
@@ -33,7 +34,8 @@ class AtlasClient:
             headers={"Accept": API_VERSION_ACCEPT},
             auth=_build_auth(config, session),
             paginator=AtlasPaginator(config.items_per_page),
-            data_selector="results",
+            # Compiled once: a string selector is parsed by jsonpath_ng on every response.
+            data_selector=compile_path("results"),
             session=session,
         )
 

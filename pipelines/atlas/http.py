@@ -133,7 +133,17 @@ class AtlasHttpClient(Client):
                 before_sleep=_log_retry,
                 reraise=True,
             )
-            return retrying(send, request, **kwargs)
+            attempts = 0
+
+            def attempt(request: PreparedRequest, **kwargs: Any) -> Response:
+                nonlocal attempts
+                attempts += 1
+                sign_again = getattr(request, "sign_again", None)
+                if attempts > 1 and sign_again is not None:
+                    sign_again(request)
+                return send(request, **kwargs)
+
+            return retrying(attempt, request, **kwargs)
 
         session.send = send_with_retries  # type: ignore[method-assign]
         return session
