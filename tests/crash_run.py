@@ -11,7 +11,7 @@ import signal
 import sys
 from pathlib import Path
 
-import dlt.destinations.insert_job_client as insert_jobs
+import dlt.destinations.impl.duckdb.duck as duck
 from dlt.pipeline.pipeline import Pipeline
 
 from pipelines.atlas.client import AtlasClient
@@ -35,7 +35,9 @@ def _arm(step: str) -> None:
     elif step == "normalize":
         Pipeline.normalize = _die
     elif step == "load":
-        original_run = insert_jobs.InsertValuesLoadJob.run
+        # Parquet files load through DuckDbCopyJob; die when the second table job starts,
+        # after the first one has committed.
+        original_run = duck.DuckDbCopyJob.run
         calls = []
 
         def run_then_die(self):
@@ -44,7 +46,7 @@ def _arm(step: str) -> None:
             calls.append(1)
             original_run(self)
 
-        insert_jobs.InsertValuesLoadJob.run = run_then_die
+        duck.DuckDbCopyJob.run = run_then_die
 
 
 def main() -> None:
