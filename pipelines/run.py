@@ -100,7 +100,7 @@ def run_pipeline(
     with run_lock(database):
         _wait_for_database(database, config.lock_timeout)
         pipeline = open_pipeline(database, pipelines_dir)
-        finish_pending_packages(pipeline)
+        finish_pending_packages(pipeline, database)
 
         client = AtlasClient(config)
 
@@ -157,14 +157,34 @@ def open_pipeline(database: Path, pipelines_dir: str | None = None) -> Pipeline:
     )
 
 
-def finish_pending_packages(pipeline: Pipeline) -> None:
+# File in dlt's pipeline working folder naming the database its load packages were made for.
+TARGET_DATABASE_FILE = "atlas_certs_target_database"
+
+
+def finish_pending_packages(pipeline: Pipeline, database: Path) -> None:
     """Load what an interrupted run left behind, or discard it when it cannot load.
 
     dlt's run() would otherwise only load the old package and skip extraction, so a cron
-    run after a crash would publish nothing new.
+    run after a crash would publish nothing new. All runs on a machine share dlt's working
+    folder, so a package made for another database file is discarded, never loaded here;
+    the next run on that file fetches its data again.
     """
-    if not pipeline.has_pending_data:
-        return
+    marker = Path(pipeline.working_dir) / TARGET_DATABASE_FILE
+    previous = marker.read_text(encoding="utf-8").strip() if marker.exists() else None
+    if pipeline.has_pending_data:
+        if previous is not None and previous != str(database):
+            logger.warning(
+                "discarding load packages an interrupted run made for %s; this run loads %s",
+                previous,
+                database,
+            )
+            pipeline.abort_packages()
+        else:
+            _load_pending_packages(pipeline)
+    marker.write_text(str(database), encoding="utf-8")
+
+
+def _load_pending_packages(pipeline: Pipeline) -> None:
     logger.warning("finishing load packages left by an interrupted run of %s", PIPELINE_NAME)
     try:
         pipeline.normalize()
@@ -174,7 +194,7 @@ def finish_pending_packages(pipeline: Pipeline) -> None:
             "discarding pending load packages that cannot be loaded: %s",
             _describe_step_failure(error),
         )
-        pipeline.drop_pending_packages()
+        pipeline.abort_packages()
 
 
 def refresh_views(pipeline: Pipeline) -> list[str]:

@@ -129,3 +129,30 @@ def test_second_concurrent_run_exits(emulator, runner):
     with run_lock(runner.database), pytest.raises(RunLocked, match="another atlas-certs run"):
         runner.run()
     assert len(emulator.stats.entries) == 0
+
+
+def test_pending_package_never_loads_into_other_database(emulator, runner, tmp_path):
+    crashed = _crash_run(emulator, runner, "normalize")
+    assert crashed.returncode == -9, crashed.stderr[-2000:]
+    other = PipelineRunner(emulator, tmp_path / "other")
+    other.tmp_path.mkdir()
+
+    report = run_pipeline_in(other, pipelines_dir=runner.tmp_path / "dlt")
+
+    run_ids = {row[0] for row in other.query("select run_id from atlas_certs.runs")}
+    assert run_ids == {report.run_id}  # the crashed run's row did not arrive here
+    assert set(other.certificates()) == truth(emulator)
+    assert not runner.database.exists() or not runner.query(
+        "select 1 from information_schema.schemata where schema_name = 'atlas_certs'"
+    )
+
+
+def run_pipeline_in(runner, pipelines_dir):
+    from pipelines.run import run_pipeline
+
+    return run_pipeline(
+        runner.config(),
+        runner.database,
+        clock=runner.emulator.clock.now,
+        pipelines_dir=str(pipelines_dir),
+    )

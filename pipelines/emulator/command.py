@@ -9,7 +9,7 @@ import ipaddress
 import logging
 import signal
 import sys
-import threading
+import time
 from datetime import datetime
 from typing import Any
 
@@ -172,9 +172,12 @@ def run(args: argparse.Namespace) -> int:
     if not _is_loopback(args.host):
         logger.warning("binding to %s: the emulator is reachable from other hosts", args.host)
 
-    stop = threading.Event()
+    # A plain list, not threading.Event: Event.set() in a signal handler can deadlock when a
+    # second signal arrives while the main thread holds the event's lock in wait().
+    stop: list[int] = []
     previous = {
-        sig: signal.signal(sig, lambda *_: stop.set()) for sig in (signal.SIGINT, signal.SIGTERM)
+        sig: signal.signal(sig, lambda signum, _frame: stop.append(signum))
+        for sig in (signal.SIGINT, signal.SIGTERM)
     }
     try:
         with emulator:
@@ -185,8 +188,8 @@ def run(args: argparse.Namespace) -> int:
             print(f"api_key_private={private_key}")
             print(f"service_account_client_id={client_id}")
             print(f"service_account_client_secret={client_secret}", flush=True)
-            while not stop.wait(0.5):
-                pass
+            while not stop:
+                time.sleep(0.2)
     except OSError as error:
         print(f"Error: cannot serve on {args.host}:{args.port}: {error}", file=sys.stderr)
         return 1
