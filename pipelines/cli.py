@@ -49,6 +49,8 @@ def main(argv: list[str] | None = None) -> int:
     except SystemExit as exit_request:
         is_plugin = any(command in arguments for command in PLUGIN_COMMANDS)
         if exit_request.code == 2 and is_plugin:
+            # argparse wrote its message to stderr; monitoring shows only stdout.
+            print("ATLAS-CERTS UNKNOWN - invalid usage; see atlas-certs check --help")
             return PLUGIN_USAGE_EXIT
         raise
     logging.basicConfig(

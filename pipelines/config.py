@@ -8,6 +8,7 @@ import ipaddress
 import json
 import re
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Literal
 from urllib.parse import urlsplit
 
@@ -127,7 +128,8 @@ def build_config(
             "projects",
             "no projects are configured",
             'Set projects to a list of 24-hex project ids or to "*" for every project '
-            "the credentials can read, or set org_ids",
+            "the credentials can read, or set org_ids, in .dlt/config.toml of the working "
+            f"directory ({Path.cwd()}) or as SOURCES__ATLAS_CERTS__PROJECTS",
         )
 
     return AtlasCertsConfig(

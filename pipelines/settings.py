@@ -14,9 +14,9 @@ TOKEN_PATH = "/api/oauth/token"
 
 MAX_ITEMS_PER_PAGE = 500
 DEFAULT_WORKERS = 8
-MAX_WORKERS = 50
+MAX_WORKERS = 50  # more threads than urllib3's 50 pooled connections per host would only queue
 DEFAULT_LOCK_TIMEOUT = 120  # seconds a run waits while another process has the DuckDB file open
-MAX_LOCK_TIMEOUT = 3600  # urllib3 keeps at most this many pooled connections per host here.
+MAX_LOCK_TIMEOUT = 3600
 
 # Table names in the dataset; the views in sql/ read only these.
 CERTIFICATES_TABLE = "certificates"

@@ -25,7 +25,7 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 RUN_EXAMPLE = """example:
-  atlas-certs run --database /srv/atlas-certs.duckdb --project 32b6e34b3d91647abb20e7b8
+  atlas-certs run --database /srv/atlas-certs/atlas-certs.duckdb --project 32b6e34b3d91647abb20e7b8
 
 exit codes: 0 success, 3 some projects or users failed but the rest loaded,
 1 the run failed and loaded nothing new, 2 invalid usage or configuration"""
@@ -78,7 +78,7 @@ def run_command(args: argparse.Namespace) -> int:
     try:
         project_filter = _parse_project_filter(args.project)
         config = load_config_from_dlt()
-    except ConfigError as error:
+    except (ConfigError, InvalidProjectOption) as error:
         print_error(str(error))
         return EXIT_USAGE
     except ConfigurationException as error:
@@ -125,14 +125,18 @@ def exit_code(report: "RunReport") -> int:
     return EXIT_PARTIAL if report.status == "partial" else EXIT_OK
 
 
+class InvalidProjectOption(ValueError):
+    def __init__(self, value: str) -> None:
+        super().__init__(
+            f"invalid --project value {value!r}: Atlas project ids are 24 lowercase "
+            "hexadecimal characters, e.g. 32b6e34b3d91647abb20e7b8"
+        )
+
+
 def _parse_project_filter(values: list[str]) -> tuple[str, ...]:
-    from pipelines.config import PROJECT_ID_PATTERN, ConfigError
+    from pipelines.config import PROJECT_ID_PATTERN
 
     for value in values:
         if not PROJECT_ID_PATTERN.match(value):
-            raise ConfigError(
-                "--project",
-                f"{value!r} is not a project id",
-                "Atlas project ids are 24 lowercase hexadecimal characters",
-            )
+            raise InvalidProjectOption(value)
     return tuple(dict.fromkeys(values))
