@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 import dlt
+from dlt.destinations.impl.duckdb.configuration import DuckDbCredentials
 from dlt.pipeline.exceptions import PipelineStepFailed
 from dlt.pipeline.pipeline import Pipeline
 
@@ -26,6 +27,9 @@ from pipelines.traversal import RunAborted, RunCounters, Traversal
 from pipelines.views import apply_views
 
 logger = logging.getLogger(__name__)
+
+# DuckDB threads for dlt's load connection: the loads are small, and each thread adds memory.
+LOAD_THREADS = 1
 
 
 class RunFailed(Exception):
@@ -149,9 +153,13 @@ def open_pipeline(database: Path, pipelines_dir: str | None = None) -> Pipeline:
     # A load job that fails for good is aborted rather than left pending, because dlt would
     # otherwise retry the same package on every later run and never extract again.
     os.environ.setdefault("LOAD__AUTO_ABORT_ON_TERMINAL_ERROR", "true")
+    # Arrow's default allocator keeps freed memory; the system one returns it. With one DuckDB
+    # thread for the load, the 5,000-user benchmark peaks at 256 MB instead of 314 MB.
+    os.environ.setdefault("ARROW_DEFAULT_MEMORY_POOL", "system")
+    credentials = DuckDbCredentials(str(database), global_config={"threads": LOAD_THREADS})
     return dlt.pipeline(
         pipeline_name=PIPELINE_NAME,
-        destination=dlt.destinations.duckdb(str(database)),
+        destination=dlt.destinations.duckdb(credentials),
         dataset_name=DATASET_NAME,
         pipelines_dir=pipelines_dir,
     )
