@@ -30,6 +30,7 @@ def build_parser() -> argparse.ArgumentParser:
         "docs/benchmarks.md.",
         formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
+
     fleet = parser.add_argument_group("fleet and emulator")
     fleet.add_argument("--projects", type=int, default=DEFAULTS.projects, help="projects")
     fleet.add_argument("--users", type=int, default=DEFAULTS.users, help="database users")
@@ -40,6 +41,7 @@ def build_parser() -> argparse.ArgumentParser:
         default=DEFAULTS.latency_ms,
         help="delay the emulator adds to every response",
     )
+
     runs = parser.add_argument_group("contenders")
     runs.add_argument(
         "--workers",
@@ -78,6 +80,7 @@ def build_parser() -> argparse.ArgumentParser:
         default=DEFAULTS.capacity_seconds,
         help="duration of the emulator capacity probe",
     )
+
     offline = parser.add_argument_group("no-network variant and views")
     offline.add_argument(
         "--offline-certificates",
@@ -100,6 +103,7 @@ def build_parser() -> argparse.ArgumentParser:
     offline.add_argument(
         "--views-repeat", type=int, default=DEFAULTS.views_repeat, help="timings per view"
     )
+
     output = parser.add_argument_group("output")
     output.add_argument(
         "--docs",
@@ -115,6 +119,7 @@ def build_parser() -> argparse.ArgumentParser:
     output.add_argument(
         "--timeout", type=float, default=DEFAULTS.child_timeout_seconds, help="seconds per child"
     )
+
     return parser
 
 

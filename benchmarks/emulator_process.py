@@ -13,7 +13,7 @@ in response to each:
   latency fault and the token bucket (``rate_limit`` contains RateLimitConfig fields).
 
 It stops at end of input or on SIGTERM. The emulator's own ``/_emulator/stats`` endpoint
-returns only a total count, and the benchmark needs Digest challenges and 429 answers apart,
+returns only a total count, and the benchmark needs Digest challenges and 429 responses apart,
 so it reads ``AtlasEmulator.stats`` in this process instead.
 """
 

@@ -1,6 +1,6 @@
 """Command-line entry point: ``atlas-certs <command>``.
 
-Each command lives in its own module, which exposes ``add_parser(subparsers)``; the parser it
+Each command lives in its own module, which exposes ``add_parser(subparsers)``. The parser it
 adds sets ``handler`` to a function that takes the parsed arguments and returns an exit code.
 """
 

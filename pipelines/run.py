@@ -174,8 +174,8 @@ def finish_pending_packages(pipeline: Pipeline, database: Path) -> None:
 
     dlt's run() would otherwise only load the old package and skip extraction, so a cron
     run after a crash would publish nothing new. All runs on a machine share dlt's working
-    folder, so a package made for another database file is discarded, never loaded here;
-    the next run on that file fetches its data again.
+    folder, so a package made for another database file is discarded and never loaded here.
+    The next run on that file fetches its data again.
     """
     marker = Path(pipeline.working_dir) / TARGET_DATABASE_FILE
     previous = marker.read_text(encoding="utf-8").strip() if marker.exists() else None

@@ -3,9 +3,9 @@
 -- key: project_id, username.
 -- inputs: stg_fetches.
 --
--- is_stale: the latest fetch failed or was skipped (its project failed), so the certificates
--- keep the state of the latest successful fetch; stale_since is the first failed or skipped
--- fetch after that one. is_deleted: the latest successful fetch found the user gone.
+-- is_stale: the latest fetch failed or was skipped because its project failed, so the
+-- certificates keep the state of the latest successful fetch. stale_since is the first failed
+-- or skipped fetch after that one. is_deleted: the latest successful fetch found the user gone.
 create or replace view atlas_certs.int_user_fetch_state as
 
 with

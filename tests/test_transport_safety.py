@@ -17,7 +17,8 @@ from pipelines.run import RunFailed, run_pipeline
 
 
 class RecordingHandler(http.server.BaseHTTPRequestHandler):
-    """Records each request's path and Authorization header and answers 200 with no projects."""
+    """Handler that records each request's path and Authorization header and returns 200
+    with no projects."""
 
     requests: ClassVar[list[tuple[str, str | None]]] = []
 

@@ -12,7 +12,7 @@ import time
 
 from requests import Response
 
-# Longest single sleep of a waiting thread before it checks the schedule again.
+# Maximum single sleep, in seconds, of a waiting thread before it checks the schedule again.
 POLL_SECONDS = 0.25
 
 REFILL_PATTERN = re.compile(r"Refill rate:\s*(\d+(?:\.\d+)?)\s*per\s*(\d+(?:\.\d+)?)\s*second")

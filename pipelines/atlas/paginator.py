@@ -18,7 +18,7 @@ class AtlasPaginator(PageNumberPaginator):
     Extends dlt's PageNumberPaginator because its stop rules read a page count from the
     response, while Atlas sends an item estimate (`totalCount`, omitted with
     `includeCount=false`) and marks "more pages" with a `rel: next` link. The next page is
-    requested only while the response has a `next` link; a response without any `links` is
+    requested only while the response has a `next` link. A response without any `links` is
     followed while its page came back full. A short page with a `next` link is followed,
     because Atlas may return fewer items than requested and still have more.
     """
