@@ -23,6 +23,7 @@ from typing import Any
 
 import dlt
 
+from pipelines.certificate_batches import CertificateBatches
 from pipelines.records import certificate_row
 from pipelines.run import RunReport, open_pipeline
 from pipelines.settings import (
@@ -52,6 +53,7 @@ class SyntheticTraversal:
         for table in (CERTIFICATES_TABLE, FETCHES_TABLE, PROJECTS_TABLE):
             yield dlt.mark.with_table_name(dlt.mark.materialize_table_schema(), table)
 
+        batches = CertificateBatches()
         users = max(1, -(-self.certificates // CERTIFICATES_PER_USER))
         next_id = FIRST_CERT_ID
         for user_index in range(users):
@@ -69,12 +71,12 @@ class SyntheticTraversal:
                     )
                 )
                 next_id += 1
-            if batch:
-                yield dlt.mark.with_table_name(batch, CERTIFICATES_TABLE)
+            yield from batches.add(batch)
             yield dlt.mark.with_table_name(
                 self._fetch_row(project_id, username, count), FETCHES_TABLE
             )
 
+        yield from batches.flush()
         report = RunReport(
             run_id=self.run_id,
             database=Path("synthetic.duckdb"),

@@ -29,6 +29,7 @@ from typing import Any
 import dlt
 import duckdb
 
+from pipelines.columns import CERTIFICATE_COLUMNS, FETCH_COLUMNS, PROJECT_COLUMNS, RUN_COLUMNS
 from pipelines.settings import (
     CERTIFICATES_TABLE,
     DATASET_NAME,
@@ -36,7 +37,6 @@ from pipelines.settings import (
     PROJECTS_TABLE,
     RUNS_TABLE,
 )
-from pipelines.source import CERTIFICATE_COLUMNS, FETCH_COLUMNS, PROJECT_COLUMNS, RUN_COLUMNS
 from pipelines.views import apply_views, view_files
 
 PROJECTS = 50

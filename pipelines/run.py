@@ -18,6 +18,7 @@ from dlt.pipeline.exceptions import PipelineStepFailed
 from dlt.pipeline.pipeline import Pipeline
 
 from pipelines.atlas.client import AtlasClient
+from pipelines.certificate_batches import require_dlt_columns_on_arrow_items
 from pipelines.config import AtlasCertsConfig
 from pipelines.database import DatabaseLocked, validate_database_path, wait_until_writable
 from pipelines.known_state import read_known_state
@@ -153,9 +154,10 @@ def open_pipeline(database: Path, pipelines_dir: str | None = None) -> Pipeline:
     # A load job that fails for good is aborted rather than left pending, because dlt would
     # otherwise retry the same package on every later run and never extract again.
     os.environ.setdefault("LOAD__AUTO_ABORT_ON_TERMINAL_ERROR", "true")
-    # Arrow's default allocator keeps freed memory; the system one returns it. With one DuckDB
-    # thread for the load, the 5,000-user benchmark peaks at 256 MB instead of 314 MB.
+    # Arrow's default allocator keeps freed memory; the system one returns it. Arrow reads the
+    # variable when pyarrow is first imported, which is why no module here imports it early.
     os.environ.setdefault("ARROW_DEFAULT_MEMORY_POOL", "system")
+    require_dlt_columns_on_arrow_items()
     credentials = DuckDbCredentials(str(database), global_config={"threads": LOAD_THREADS})
     return dlt.pipeline(
         pipeline_name=PIPELINE_NAME,

@@ -14,6 +14,7 @@ from requests import RequestException
 from pipelines.atlas.auth import TokenRequestFailed
 from pipelines.atlas.client import AtlasClient, UnaddressableUsername
 from pipelines.atlas.errors import AtlasHTTPError, short_reason
+from pipelines.certificate_batches import CertificateBatches
 from pipelines.config import AtlasCertsConfig
 from pipelines.known_state import KnownState
 from pipelines.records import InvalidRecord, certificate_row
@@ -105,6 +106,7 @@ class Traversal:
         self.project_filter = project_filter
         self.counters = RunCounters()
         self.finish = finish
+        self.batches = CertificateBatches()
 
     def rows(self) -> Iterator[Any]:
         """Yield certificate rows, and fetch-log and project rows marked for their tables."""
@@ -134,6 +136,7 @@ class Traversal:
                 for future in pending:
                     future.cancel()
                 raise
+        yield from self.batches.flush()
         if self.finish is not None:
             # The run's own row is extracted last, into the same load package as its data.
             yield dlt.mark.with_table_name(self.finish(self.counters), RUNS_TABLE)
@@ -305,8 +308,7 @@ class Traversal:
                 self.counters.certificates_new += 1
             else:
                 row["first_seen_at"] = first_seen
-        if result.rows:
-            yield dlt.mark.with_table_name(result.rows, CERTIFICATES_TABLE)
+        yield from self.batches.add(result.rows)
         self.counters.certificates_seen += len(result.rows)
         yield _fetch_row(
             self.run_id,

@@ -18,6 +18,7 @@ from typing import Any
 import dlt
 import duckdb
 
+from pipelines.columns import CERTIFICATE_COLUMNS, FETCH_COLUMNS, PROJECT_COLUMNS, RUN_COLUMNS
 from pipelines.records import serial_hex
 from pipelines.settings import (
     CERTIFICATES_TABLE,
@@ -26,7 +27,6 @@ from pipelines.settings import (
     PROJECTS_TABLE,
     RUNS_TABLE,
 )
-from pipelines.source import CERTIFICATE_COLUMNS, FETCH_COLUMNS, PROJECT_COLUMNS, RUN_COLUMNS
 from pipelines.views import apply_views
 
 MERGE = {"disposition": "merge", "strategy": "delete-insert"}
