@@ -155,3 +155,51 @@ def test_links_and_redirects_never_leave_host(tmp_path, monkeypatch):
     assert any("pageNum=2" in path for path in HostileAtlasHandler.paths)
     assert report.status == "partial"
     assert "HTTP 302" in report.counters.failures[0]
+
+
+def _proxy_config(base_url):
+    return build_config(
+        base_url=base_url, projects="*", public_key="public", private_key="private-key-value"
+    )
+
+
+def test_proxy_from_environment_carries_every_request(tmp_path, monkeypatch):
+    # The client reads the proxy variables once per host; they must still apply.
+    RecordingHandler.requests = []
+    proxy = _serve("127.0.0.1", RecordingHandler)
+    monkeypatch.setenv("HTTP_PROXY", f"http://127.0.0.1:{proxy.server_address[1]}")
+    for name in ("NO_PROXY", "no_proxy", "http_proxy"):
+        monkeypatch.delenv(name, raising=False)
+    # Port 9 on loopback has no server; only the proxy can answer for it.
+    config = _proxy_config("http://127.0.0.1:9")
+    try:
+        report = run_pipeline(config, tmp_path / "proxy.duckdb", pipelines_dir=str(tmp_path))
+    finally:
+        proxy.shutdown()
+
+    assert report.status == "succeeded"
+    assert [path for path, _ in RecordingHandler.requests] == [
+        "http://127.0.0.1:9/api/atlas/v2/groups?pageNum=1&itemsPerPage=500&includeCount=false"
+    ]
+
+
+def test_no_proxy_host_is_reached_directly(tmp_path, monkeypatch):
+    RecordingHandler.requests = []
+    HostileAtlasHandler.paths = []
+    proxy = _serve("127.0.0.1", HostileAtlasHandler)
+    atlas = _serve("127.0.0.1", RecordingHandler)
+    monkeypatch.setenv("HTTP_PROXY", f"http://127.0.0.1:{proxy.server_address[1]}")
+    monkeypatch.setenv("NO_PROXY", "127.0.0.1")
+    monkeypatch.delenv("no_proxy", raising=False)
+    config = _proxy_config(f"http://127.0.0.1:{atlas.server_address[1]}")
+    try:
+        report = run_pipeline(config, tmp_path / "direct.duckdb", pipelines_dir=str(tmp_path))
+    finally:
+        proxy.shutdown()
+        atlas.shutdown()
+
+    assert report.status == "succeeded"
+    assert HostileAtlasHandler.paths == []
+    assert [path for path, _ in RecordingHandler.requests] == [
+        "/api/atlas/v2/groups?pageNum=1&itemsPerPage=500&includeCount=false"
+    ]
