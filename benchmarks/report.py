@@ -185,8 +185,11 @@ METHOD_NOTES = [
     "contenders are counted the same way. *failed* is the number of project or user listings "
     "the contender gave up on.",
     "- *wall s* is the child process from start to exit, interpreter start and imports "
-    "included. *fetch s* (atlas-certs only) is the `runs` row's `finished_at - started_at`: "
-    "the walk over Atlas, without normalize, load and the views.",
+    "included. Before the first contender the harness compiles the installed packages and "
+    "the repository to bytecode, as pip does at install time and Python does on a first run "
+    "where it may write bytecode, so no contender compiles dlt at start. *fetch s* "
+    "(atlas-certs only) is the `runs` row's `finished_at - started_at`: the walk over Atlas, "
+    "without normalize, load and the views.",
     "- Concurrency floor = floor requests x latency ÷ workers (1 for the sequential loop). "
     "Bucket floor = max(0, requests - capacity) x refill seconds ÷ refill rate.",
     "- Peak RSS and CPU s are the child's own, from wait4(). *load avg* is the machine's "
