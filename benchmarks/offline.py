@@ -23,7 +23,7 @@ from typing import Any
 
 import dlt
 
-from pipelines.certificate_batches import CertificateBatches
+from pipelines.arrow_batches import ArrowBatches
 from pipelines.records import certificate_row
 from pipelines.run import RunReport, open_pipeline
 from pipelines.settings import (
@@ -53,7 +53,7 @@ class SyntheticTraversal:
         for table in (CERTIFICATES_TABLE, FETCHES_TABLE, PROJECTS_TABLE):
             yield dlt.mark.with_table_name(dlt.mark.materialize_table_schema(), table)
 
-        batches = CertificateBatches()
+        batches = ArrowBatches()
         users = max(1, -(-self.certificates // CERTIFICATES_PER_USER))
         next_id = FIRST_CERT_ID
         for user_index in range(users):
@@ -71,10 +71,8 @@ class SyntheticTraversal:
                     )
                 )
                 next_id += 1
-            yield from batches.add(batch)
-            yield dlt.mark.with_table_name(
-                self._fetch_row(project_id, username, count), FETCHES_TABLE
-            )
+            yield from batches.add(CERTIFICATES_TABLE, batch)
+            yield from batches.add(FETCHES_TABLE, [self._fetch_row(project_id, username, count)])
 
         yield from batches.flush()
         report = RunReport(

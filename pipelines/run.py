@@ -17,8 +17,8 @@ from dlt.destinations.impl.duckdb.configuration import DuckDbCredentials
 from dlt.pipeline.exceptions import PipelineStepFailed
 from dlt.pipeline.pipeline import Pipeline
 
+from pipelines.arrow_batches import require_dlt_columns_on_arrow_items
 from pipelines.atlas.client import AtlasClient
-from pipelines.certificate_batches import require_dlt_columns_on_arrow_items
 from pipelines.config import AtlasCertsConfig
 from pipelines.database import DatabaseLocked, validate_database_path, wait_until_writable
 from pipelines.known_state import read_known_state
@@ -104,9 +104,6 @@ def run_pipeline(
 
     with run_lock(database):
         _wait_for_database(database, config.lock_timeout)
-        pipeline = open_pipeline(database, pipelines_dir)
-        finish_pending_packages(pipeline, database)
-
         client = AtlasClient(config)
 
         def finish_run(counters: RunCounters) -> dict[str, Any]:
@@ -117,25 +114,18 @@ def run_pipeline(
             return report.as_row()
 
         traversal = Traversal(
-            client,
-            config,
-            read_known_state(database),
-            report.run_id,
-            clock,
-            project_filter,
-            finish=finish_run,
+            client, config, report.run_id, clock, project_filter, finish=finish_run
         )
-        started = time.monotonic()
+        # The first requests are in flight while dlt opens the pipeline, loads any package a
+        # killed run left and the first sightings are read.
+        traversal.start()
         try:
-            pipeline.extract(atlas_certs(traversal))
-        except PipelineStepFailed as error:
-            report.counters = traversal.counters
-            report.requests = client.stats.sent
-            report.finished_at = clock()
-            report.error = _describe_step_failure(error)
-            _record_failed_run(pipeline, report)
-            raise RunFailed(report.error) from None
-        logger.info("run %s fetched for %.1f s", report.run_id, time.monotonic() - started)
+            pipeline = open_pipeline(database, pipelines_dir)
+            finish_pending_packages(pipeline, database)
+            traversal.known = read_known_state(database)
+            _extract(pipeline, traversal, report, client, clock)
+        finally:
+            traversal.close()
 
         # A notebook may have opened the file while the run was fetching.
         _wait_for_database(database, config.lock_timeout)
@@ -148,6 +138,26 @@ def run_pipeline(
             raise RunFailed(report.error) from None
         refresh_views(pipeline)
     return report
+
+
+def _extract(
+    pipeline: Pipeline,
+    traversal: Traversal,
+    report: RunReport,
+    client: AtlasClient,
+    clock: Callable[[], datetime],
+) -> None:
+    started = time.monotonic()
+    try:
+        pipeline.extract(atlas_certs(traversal))
+    except PipelineStepFailed as error:
+        report.counters = traversal.counters
+        report.requests = client.stats.sent
+        report.finished_at = clock()
+        report.error = _describe_step_failure(error)
+        _record_failed_run(pipeline, report)
+        raise RunFailed(report.error) from None
+    logger.info("run %s fetched for %.1f s", report.run_id, time.monotonic() - started)
 
 
 def open_pipeline(database: Path, pipelines_dir: str | None = None) -> Pipeline:

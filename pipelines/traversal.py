@@ -11,10 +11,10 @@ from typing import Any
 import dlt
 from requests import RequestException
 
+from pipelines.arrow_batches import ArrowBatches
 from pipelines.atlas.auth import TokenRequestFailed
 from pipelines.atlas.client import AtlasClient, UnaddressableUsername
 from pipelines.atlas.errors import AtlasHTTPError, short_reason
-from pipelines.certificate_batches import CertificateBatches
 from pipelines.config import AtlasCertsConfig
 from pipelines.known_state import KnownState
 from pipelines.records import InvalidRecord, certificate_row
@@ -81,32 +81,50 @@ class RunCounters:
     failures: list[str] = field(default_factory=list)
 
 
+# Fetches waiting to be submitted, and the submitted ones not yet consumed.
+Schedule = tuple[deque[Callable[[], Any]], set[Future[Any]]]
+
+
 class Traversal:
     """Walks every configured project and user and yields the rows of one run.
 
     Projects and users are fetched by a bounded thread pool (`workers` threads); rows are
-    yielded from the caller's thread, so counters need no lock.
+    yielded from the caller's thread, so counters need no lock. `start()` may begin the
+    walk before `rows()` is called; the known state is read only while yielding rows.
     """
 
     def __init__(
         self,
         client: AtlasClient,
         config: AtlasCertsConfig,
-        known: KnownState,
         run_id: str,
         clock: Callable[[], datetime],
         project_filter: tuple[str, ...] = (),
         finish: Callable[[RunCounters], dict[str, Any]] | None = None,
+        known: KnownState | None = None,
     ) -> None:
         self.client = client
         self.config = config
-        self.known = known
+        self.known = known or KnownState()
         self.run_id = run_id
         self.clock = clock
         self.project_filter = project_filter
         self.counters = RunCounters()
         self.finish = finish
-        self.batches = CertificateBatches()
+        self.batches = ArrowBatches()
+        self._pool: ThreadPoolExecutor | None = None
+        self._first_fetches: Future[Schedule] | None = None
+
+    def start(self) -> None:
+        """Discover the projects and submit the first fetches in the background."""
+        if self._pool is None:
+            self._pool = ThreadPoolExecutor(self.config.workers, thread_name_prefix="atlas")
+            self._first_fetches = self._pool.submit(self._submit_first_fetches)
+
+    def close(self) -> None:
+        """Cancel the fetches that have not started and wait for the running ones."""
+        if self._pool is not None:
+            self._pool.shutdown(wait=True, cancel_futures=True)
 
     def rows(self) -> Iterator[Any]:
         """Yield certificate rows, and fetch-log and project rows marked for their tables."""
@@ -114,32 +132,40 @@ class Traversal:
         for table in (CERTIFICATES_TABLE, FETCHES_TABLE, PROJECTS_TABLE):
             yield dlt.mark.with_table_name(dlt.mark.materialize_table_schema(), table)
 
-        projects = self._plan_projects()
-        with ThreadPoolExecutor(self.config.workers, thread_name_prefix="atlas") as pool:
-            pending: set[Future[Any]] = set()
-            queue: deque[Callable[[], Any]] = deque(
-                (lambda p=p: self._fetch_project(*p)) for p in projects
-            )
-            try:
-                while queue or pending:
-                    # Keep the pool busy without queueing every user at once.
-                    while queue and len(pending) < self.config.workers * 2:
-                        pending.add(pool.submit(queue.popleft()))
-                    done, pending = wait(pending, return_when=FIRST_COMPLETED)
-                    for future in done:
-                        result = future.result()
-                        if isinstance(result, ProjectResult):
-                            yield from self._project_rows(result, queue)
-                        else:
-                            yield from self._user_rows(result)
-            except BaseException:
-                for future in pending:
-                    future.cancel()
-                raise
+        self.start()
+        assert self._pool is not None and self._first_fetches is not None
+        try:
+            queue, pending = self._first_fetches.result()
+            while queue or pending:
+                done, pending = wait(pending, return_when=FIRST_COMPLETED)
+                for future in done:
+                    result = future.result()
+                    if isinstance(result, ProjectResult):
+                        yield from self._project_rows(result, queue)
+                    else:
+                        yield from self._user_rows(result)
+                self._submit(queue, pending)
+        finally:
+            self.close()
         yield from self.batches.flush()
         if self.finish is not None:
             # The run's own row is extracted last, into the same load package as its data.
             yield dlt.mark.with_table_name(self.finish(self.counters), RUNS_TABLE)
+
+    def _submit_first_fetches(self) -> "Schedule":
+        projects = self._plan_projects()
+        queue: deque[Callable[[], Any]] = deque(
+            (lambda p=p: self._fetch_project(*p)) for p in projects
+        )
+        pending: set[Future[Any]] = set()
+        self._submit(queue, pending)
+        return queue, pending
+
+    def _submit(self, queue: deque[Callable[[], Any]], pending: set[Future[Any]]) -> None:
+        # Keep the pool busy without queueing every user at once.
+        assert self._pool is not None
+        while queue and len(pending) < self.config.workers * 2:
+            pending.add(self._pool.submit(queue.popleft()))
 
     def _plan_projects(self) -> list[tuple[str, dict[str, Any] | None]]:
         """Return (project id, project document if already listed) for every project to walk."""
@@ -226,13 +252,17 @@ class Traversal:
             )
         return result
 
+    def _log_fetch(self, *args: Any, **kwargs: Any) -> Iterator[Any]:
+        """Add one `fetches` row; yield a table when a batch is full."""
+        yield from self.batches.add(FETCHES_TABLE, [_fetch_row(*args, **kwargs)])
+
     def _project_rows(
         self, result: ProjectResult, queue: deque[Callable[[], Any]]
     ) -> Iterator[Any]:
         status = "ok" if result.usernames else "empty"
         if result.failure is not None:
             status = "failed"
-        yield _fetch_row(
+        yield from self._log_fetch(
             self.run_id,
             "project",
             result.project_id,
@@ -250,7 +280,7 @@ class Traversal:
             self.counters.failures.append(f"project {result.project_id}: {result.failure.reason}")
             # Users of a failed project keep their last known state, so their rows are "skipped".
             for username in sorted(known):
-                yield _fetch_row(
+                yield from self._log_fetch(
                     self.run_id,
                     "user",
                     result.project_id,
@@ -275,7 +305,7 @@ class Traversal:
             # A user that earlier runs fetched and Atlas no longer lists as MANAGED was deleted
             # or changed: its certificates are gone, as after a 404.
             for username in sorted(known - set(result.usernames)):
-                yield _fetch_row(
+                yield from self._log_fetch(
                     self.run_id,
                     "user",
                     result.project_id,
@@ -308,9 +338,9 @@ class Traversal:
                 self.counters.certificates_new += 1
             else:
                 row["first_seen_at"] = first_seen
-        yield from self.batches.add(result.rows)
+        yield from self.batches.add(CERTIFICATES_TABLE, result.rows)
         self.counters.certificates_seen += len(result.rows)
-        yield _fetch_row(
+        yield from self._log_fetch(
             self.run_id,
             "user",
             result.project_id,
@@ -351,8 +381,8 @@ def _fetch_row(
     failure: Failure | None = None,
     certificate_count: int | None = None,
     pages: int | None = None,
-) -> Any:
-    row = {
+) -> dict[str, Any]:
+    return {
         "run_id": run_id,
         "scope": scope,
         "project_id": project_id,
@@ -365,4 +395,3 @@ def _fetch_row(
         "pages": pages,
         "fetched_at": fetched_at,
     }
-    return dlt.mark.with_table_name(row, FETCHES_TABLE)

@@ -13,7 +13,7 @@ def _response(body: bytes) -> ParsedOnceResponse:
     return response
 
 
-def test_json_body_is_parsed_once_and_shared():
+def test_json_parsed_once():
     response = _response(b'{"results": [{"_id": 1}], "links": []}')
 
     first = response.json()
@@ -22,7 +22,7 @@ def test_json_body_is_parsed_once_and_shared():
     assert first == {"results": [{"_id": 1}], "links": []}
 
 
-def test_json_with_decoder_options_parses_again():
+def test_json_options_parse_again():
     response = _response(b'{"value": 1.5}')
     cached = response.json()
 
@@ -33,7 +33,7 @@ def test_json_with_decoder_options_parses_again():
     assert response.json() is cached
 
 
-def test_invalid_body_raises_on_every_call():
+def test_invalid_body_raises_every_call():
     response = _response(b'{"results": [')
 
     for _ in range(2):
@@ -44,7 +44,7 @@ def test_invalid_body_raises_on_every_call():
         raise AssertionError("a truncated body parsed as JSON")
 
 
-def test_session_answers_with_parse_once_responses(atlas_emulator):
+def test_session_returns_parse_once_responses(atlas_emulator):
     emulator = atlas_emulator
     session = build_session(RequestStats(), RateLimitPacer(low_water=1), pool_size=2)
 

@@ -6,8 +6,9 @@ from pathlib import Path
 
 import pyarrow
 
-from pipelines.certificate_batches import CertificateBatches, certificate_schema
+from pipelines.arrow_batches import ArrowBatches, arrow_schema
 from pipelines.records import certificate_row
+from pipelines.settings import CERTIFICATES_TABLE, FETCHES_TABLE
 
 REPOSITORY = Path(__file__).resolve().parents[1]
 SEEN_AT = datetime(2026, 6, 1, 12, 0, tzinfo=UTC)
@@ -30,11 +31,27 @@ def _tables(items) -> list[pyarrow.Table]:
     return [item.data for item in items]
 
 
-def test_table_is_yielded_once_max_rows_are_waiting():
-    batches = CertificateBatches(max_rows=5)
+def _fetch(username: str | None, count: int | None) -> dict:
+    return {
+        "run_id": "run-1",
+        "scope": "user" if username else "project",
+        "project_id": "a" * 24,
+        "username": username,
+        "status": "ok",
+        "http_status": None,
+        "error_code": None,
+        "reason": None,
+        "certificate_count": count,
+        "pages": 1 if count else None,
+        "fetched_at": SEEN_AT,
+    }
 
-    assert _tables(batches.add(_rows(1, 3))) == []
-    full = _tables(batches.add(_rows(4, 3)))
+
+def test_full_batch_yields_table():
+    batches = ArrowBatches(max_rows=5)
+
+    assert _tables(batches.add(CERTIFICATES_TABLE, _rows(1, 3))) == []
+    full = _tables(batches.add(CERTIFICATES_TABLE, _rows(4, 3)))
     rest = _tables(batches.flush())
 
     assert [table.num_rows for table in full] == [6]
@@ -42,22 +59,27 @@ def test_table_is_yielded_once_max_rows_are_waiting():
     assert full[0].column("cert_id").to_pylist() == list(range(1, 7))
 
 
-def test_flush_yields_the_rows_below_the_batch_size():
-    batches = CertificateBatches(max_rows=100)
-    assert _tables(batches.add(_rows(10, 4))) == []
+def test_flush_yields_each_table():
+    batches = ArrowBatches(max_rows=100)
+    assert _tables(batches.add(CERTIFICATES_TABLE, _rows(10, 4))) == []
+    assert _tables(batches.add(FETCHES_TABLE, [_fetch(None, None), _fetch("CN=app", 4)])) == []
 
-    (table,) = _tables(batches.flush())
+    flushed = {item.meta.table_name: item.data for item in batches.flush()}
 
-    assert table.num_rows == 4
-    assert table.column("cert_id").to_pylist() == [10, 11, 12, 13]
+    assert flushed[CERTIFICATES_TABLE].column("cert_id").to_pylist() == [10, 11, 12, 13]
+    fetches = flushed[FETCHES_TABLE]
+    assert fetches.column("username").to_pylist() == [None, "CN=app"]
+    assert fetches.column("certificate_count").to_pylist() == [None, 4]
+    assert fetches.schema == arrow_schema(FETCHES_TABLE)
+    assert list(batches.flush()) == []
 
 
-def test_tables_keep_int64_serials_and_utc_timestamps_exactly():
-    batches = CertificateBatches(max_rows=1)
+def test_tables_keep_exact_types():
+    batches = ArrowBatches(max_rows=1)
 
-    (table,) = _tables(batches.add(_rows(2**63 - 1, 1)))
+    (table,) = _tables(batches.add(CERTIFICATES_TABLE, _rows(2**63 - 1, 1)))
 
-    assert table.schema == certificate_schema()
+    assert table.schema == arrow_schema(CERTIFICATES_TABLE)
     assert table.schema.field("cert_id").type == pyarrow.int64()
     assert table.column("cert_id").to_pylist() == [2**63 - 1]
     assert table.schema.field("not_after").type == pyarrow.timestamp("us", tz="UTC")
@@ -66,7 +88,7 @@ def test_tables_keep_int64_serials_and_utc_timestamps_exactly():
     assert table.schema.field("subject").nullable
 
 
-def test_pipeline_modules_leave_arrow_allocator_to_open_pipeline(tmp_path):
+def test_pyarrow_imported_after_open_pipeline(tmp_path):
     # ARROW_DEFAULT_MEMORY_POOL only works if pyarrow is imported after open_pipeline() sets it.
     script = "\n".join(
         [
