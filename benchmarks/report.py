@@ -191,7 +191,7 @@ METHOD_NOTES = [
     "(atlas-certs only) is the `runs` row's `finished_at - started_at`: the walk over Atlas, "
     "without normalize, load and the views.",
     "- Concurrency floor = floor requests x latency ÷ workers (1 for the sequential loop). "
-    "Bucket floor = max(0, requests - capacity) x refill seconds ÷ refill rate.",
+    "Bucket floor = max(0, floor requests - capacity) x refill seconds ÷ refill rate.",
     "- Peak RSS and CPU s are the child's own, from wait4(). *load avg* is the machine's "
     "1-minute load average when the contender started; above the core count, other "
     "processes took CPU time from the run.",
