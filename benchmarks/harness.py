@@ -44,8 +44,8 @@ class BenchmarkOptions:
     users: int = 5000
     seed: int = 7
     latency_ms: float = 50.0
-    # With W workers a run is at most W times faster than the sequential loop; 18 leaves
-    # the 15x target room for start-up, normalize and load (about 1.5 s in all).
+    # With W workers a run is at most W times faster than the sequential loop. 18 leaves the
+    # 15x target room for start-up, normalize and load, about 1.4 s in all.
     workers: int = 18
     contenders: tuple[str, ...] = CONTENDERS
     # Token bucket of the rate-limited variant; capacity 0 skips the variant.

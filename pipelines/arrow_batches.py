@@ -1,8 +1,8 @@
 """Rows of the walk handed to dlt as Arrow tables.
 
 dlt normalizes a list of dicts row by row in Python. An Arrow table it writes to Parquet
-during extract, and normalize only adds the `_dlt_id` column: for 74,000 certificates,
-normalize takes 0.2 s instead of 1.7 s, and extract does less work per row as well.
+during extract, and normalize only adds the `_dlt_id` column. For the 5,000-user benchmark
+(74,000 certificates), normalize took 0.13 s instead of 1.7 s, and extract did less work.
 
 pyarrow is imported on first use, after `open_pipeline()` has chosen Arrow's allocator.
 """
@@ -59,7 +59,7 @@ class ArrowBatches:
         self._rows: dict[str, list[dict[str, Any]]] = {table: [] for table in COLUMNS_BY_TABLE}
 
     def add(self, table: str, rows: list[dict[str, Any]]) -> Iterator[Any]:
-        """Take `rows` of `table`; yield a table once `max_rows` rows of it are waiting."""
+        """Take `rows` of `table`, and yield a table once `max_rows` rows of it are waiting."""
         waiting = self._rows[table]
         waiting.extend(rows)
         if len(waiting) >= self.max_rows:

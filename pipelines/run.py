@@ -117,7 +117,7 @@ def run_pipeline(
             client, config, report.run_id, clock, project_filter, finish=finish_run
         )
         # The first requests are in flight while dlt opens the pipeline, loads any package a
-        # killed run left and the first sightings are read.
+        # killed run left, and the `first_seen_at` values of loaded certificates are read.
         traversal.start()
         try:
             pipeline = open_pipeline(database, pipelines_dir)
@@ -164,8 +164,8 @@ def open_pipeline(database: Path, pipelines_dir: str | None = None) -> Pipeline:
     # A load job that fails for good is aborted rather than left pending, because dlt would
     # otherwise retry the same package on every later run and never extract again.
     os.environ.setdefault("LOAD__AUTO_ABORT_ON_TERMINAL_ERROR", "true")
-    # Arrow's default allocator keeps freed memory; the system one returns it. Arrow reads the
-    # variable when pyarrow is first imported, which is why no module here imports it early.
+    # Arrow's default allocator keeps freed memory, and the system one returns it. Arrow reads
+    # the variable when pyarrow is first imported, so no module here imports pyarrow early.
     os.environ.setdefault("ARROW_DEFAULT_MEMORY_POOL", "system")
     require_dlt_columns_on_arrow_items()
     credentials = DuckDbCredentials(str(database), global_config={"threads": LOAD_THREADS})

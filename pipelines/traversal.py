@@ -152,7 +152,7 @@ class Traversal:
             # The run's own row is extracted last, into the same load package as its data.
             yield dlt.mark.with_table_name(self.finish(self.counters), RUNS_TABLE)
 
-    def _submit_first_fetches(self) -> "Schedule":
+    def _submit_first_fetches(self) -> Schedule:
         projects = self._plan_projects()
         queue: deque[Callable[[], Any]] = deque(
             (lambda p=p: self._fetch_project(*p)) for p in projects
@@ -252,9 +252,9 @@ class Traversal:
             )
         return result
 
-    def _log_fetch(self, *args: Any, **kwargs: Any) -> Iterator[Any]:
-        """Add one `fetches` row; yield a table when a batch is full."""
-        yield from self.batches.add(FETCHES_TABLE, [_fetch_row(*args, **kwargs)])
+    def _record_fetch(self, row: dict[str, Any]) -> Iterator[Any]:
+        """Add one `fetches` row, and yield a table when its batch is full."""
+        yield from self.batches.add(FETCHES_TABLE, [row])
 
     def _project_rows(
         self, result: ProjectResult, queue: deque[Callable[[], Any]]
@@ -262,16 +262,18 @@ class Traversal:
         status = "ok" if result.usernames else "empty"
         if result.failure is not None:
             status = "failed"
-        yield from self._log_fetch(
-            self.run_id,
-            "project",
-            result.project_id,
-            None,
-            status,
-            result.fetched_at,
-            failure=result.failure,
-            certificate_count=None,
-            pages=None,
+        yield from self._record_fetch(
+            _fetch_row(
+                self.run_id,
+                "project",
+                result.project_id,
+                None,
+                status,
+                result.fetched_at,
+                failure=result.failure,
+                certificate_count=None,
+                pages=None,
+            )
         )
         known = self.known.known_users(result.project_id)
 
@@ -280,14 +282,16 @@ class Traversal:
             self.counters.failures.append(f"project {result.project_id}: {result.failure.reason}")
             # Users of a failed project keep their last known state, so their rows are "skipped".
             for username in sorted(known):
-                yield from self._log_fetch(
-                    self.run_id,
-                    "user",
-                    result.project_id,
-                    username,
-                    "skipped",
-                    result.fetched_at,
-                    failure=result.failure,
+                yield from self._record_fetch(
+                    _fetch_row(
+                        self.run_id,
+                        "user",
+                        result.project_id,
+                        username,
+                        "skipped",
+                        result.fetched_at,
+                        failure=result.failure,
+                    )
                 )
             return
 
@@ -305,15 +309,17 @@ class Traversal:
             # A user that earlier runs fetched and Atlas no longer lists as MANAGED was deleted
             # or changed: its certificates are gone, as after a 404.
             for username in sorted(known - set(result.usernames)):
-                yield from self._log_fetch(
-                    self.run_id,
-                    "user",
-                    result.project_id,
-                    username,
-                    "not_found",
-                    result.fetched_at,
-                    certificate_count=0,
-                    pages=0,
+                yield from self._record_fetch(
+                    _fetch_row(
+                        self.run_id,
+                        "user",
+                        result.project_id,
+                        username,
+                        "not_found",
+                        result.fetched_at,
+                        certificate_count=0,
+                        pages=0,
+                    )
                 )
         for username in result.usernames:
             queue.append(lambda p=result.project_id, u=username: self._fetch_user(p, u))
@@ -340,16 +346,18 @@ class Traversal:
                 row["first_seen_at"] = first_seen
         yield from self.batches.add(CERTIFICATES_TABLE, result.rows)
         self.counters.certificates_seen += len(result.rows)
-        yield from self._log_fetch(
-            self.run_id,
-            "user",
-            result.project_id,
-            result.username,
-            status,
-            result.fetched_at,
-            failure=result.failure,
-            certificate_count=len(result.rows),
-            pages=result.pages,
+        yield from self._record_fetch(
+            _fetch_row(
+                self.run_id,
+                "user",
+                result.project_id,
+                result.username,
+                status,
+                result.fetched_at,
+                failure=result.failure,
+                certificate_count=len(result.rows),
+                pages=result.pages,
+            )
         )
 
 

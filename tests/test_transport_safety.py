@@ -164,13 +164,13 @@ def _proxy_config(base_url):
 
 
 def test_proxy_from_environment_carries_every_request(tmp_path, monkeypatch):
-    # The client reads the proxy variables once per host; they must still apply.
+    # The client reads the proxy variables once per host, and they must still apply.
     RecordingHandler.requests = []
     proxy = _serve("127.0.0.1", RecordingHandler)
     monkeypatch.setenv("HTTP_PROXY", f"http://127.0.0.1:{proxy.server_address[1]}")
     for name in ("NO_PROXY", "no_proxy", "http_proxy"):
         monkeypatch.delenv(name, raising=False)
-    # Port 9 on loopback has no server; only the proxy can answer for it.
+    # Port 9 on loopback has no server, so only the proxy can respond for it.
     config = _proxy_config("http://127.0.0.1:9")
     try:
         report = run_pipeline(config, tmp_path / "proxy.duckdb", pipelines_dir=str(tmp_path))

@@ -1,4 +1,4 @@
-"""The walk can start before dlt asks for rows, and stops cleanly when it is closed."""
+"""The walk can start before `rows()` is called, and stops cleanly when it is closed."""
 
 import time
 from datetime import UTC, datetime
